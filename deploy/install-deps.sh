@@ -1,0 +1,40 @@
+#!/bin/sh
+# install-deps.sh - install the Debian 12 packages Anquan needs, only those missing.
+#
+# Called by `make deps` (and so by `make test`, `make run`) and by .ci/run.
+# Groups: the default set builds, tests and runs the demo; --bench adds the
+# load tools, --lint the code checkers.  apt-get update runs first, and only
+# when something is missing, so a machine that has everything is not touched.
+set -eu
+
+pkgs="gcc make pkg-config libc6-dev curl procps passwd util-linux
+libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libevent-dev libpq-dev
+postgresql-15 postgresql-client-15 libcmocka-dev libcjson-dev libinih-dev"
+for arg in "$@"; do
+	case "$arg" in
+	--bench) pkgs="$pkgs wrk" ;;
+	--lint) pkgs="$pkgs clang-format clang-tidy cppcheck" ;;
+	*) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $pkgs; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing$missing"
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install$missing" >&2; exit 1; }
+	sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing
