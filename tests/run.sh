@@ -13,7 +13,7 @@ only=${2:-all}
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "$build" && pwd)
 logs=$build/test-logs
-mkdir -p "$logs"
+mkdir -p "$logs/unit" "$logs/system"
 export ANQUAN_ROOT="$root" ANQUAN_BUILD="$build"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
