@@ -11,11 +11,16 @@
  * into the caller's structs only when everything was valid; cfg_reload()
  * does the same and then applies only CFG_RELOAD keys.  Sections of other
  * programs (named in the caller's list of known sections) are skipped
- * unread; anything else unexpected is an error with file and line.
+ * unread; anything else unexpected is an error with file and line.  A
+ * tool that needs a few keys of another program's section (safetyctl and
+ * each daemon's http_listen) declares just those, flagged
+ * CFG_SECTION_PARTIAL, and the section's other keys pass unread.
  *
  * Strings live in fixed char arrays inside the caller's struct, so there is
  * nothing to free.  The common/daemon skeleton declares the shared
- * sections' tables; this module holds only the mechanism.
+ * sections' tables; this module holds only the mechanism, in two files:
+ * cfg.c (the file, the layers, the errors) and cfg_value.c (the text of
+ * one value), so a build names both (MODULES="... cfg cfg_value").
  *
  * Value syntax: INT a decimal integer; DOUBLE a finite decimal number;
  * BOOL true/false, yes/no, on/off, 1/0; DURATION_MS a whole number with
@@ -62,11 +67,17 @@ struct cfg_key {
 	const char *help;         /* one line, shown by cfg_print */
 };
 
+/* The table names only some keys of a section that another program owns:
+ * keys of the file not in the table are skipped instead of refused (lines
+ * that are not "key = value" are still errors). */
+#define CFG_SECTION_PARTIAL 0x1u
+
 struct cfg_section {
 	const char *name;
 	const struct cfg_key *keys;
 	size_t nkeys;
 	void *base; /* the caller's struct that the keys' offsets refer to */
+	unsigned flags; /* CFG_SECTION_PARTIAL */
 };
 
 /* The first error found, and how many there were in all. */

@@ -740,6 +740,96 @@ test_bad_tables(void **state)
 	assert_string_equal(err.file, "(table)");
 }
 
+/* What a tool reads of another program's section: one key of it. */
+struct t_peer {
+	char listen[32];
+};
+
+static const struct cfg_key peer_keys[] = {
+    CFG_KEY_STRING(struct t_peer, listen, "http_listen", "127.0.0.1:8201", 0,
+        "where riskd listens"),
+};
+
+static int
+load_partial(const char *path, struct t_peer *peer, unsigned flags,
+    const struct cfg_overrides *ov, struct cfg_error *err)
+{
+	struct cfg_section sec = {
+	    "riskd", peer_keys, NKEYS(peer_keys), peer, flags};
+
+	return cfg_load(path, &sec, 1, system_sections, ov, err);
+}
+
+static void
+test_partial_section(void **state)
+{
+	struct world *w = *state;
+	struct cfg_overrides ov = {0};
+	struct t_peer peer;
+	struct cfg_error err;
+
+	write_conf(w, "[riskd]\n"
+	              "http_timeout = 10s\n"
+	              "http_listen = 10.0.0.5:9201\n"
+	              "grade_window = 15m\n");
+	/* Without the flag, riskd's own keys are unknown to the table... */
+	memset(&peer, 0, sizeof(peer));
+	assert_int_equal(load_partial(w->path, &peer, 0, NULL, &err), -1);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(err.key, "http_timeout");
+	assert_string_equal(err.message, "unknown key");
+	assert_string_equal(peer.listen, "");
+	/* ...with it they pass unread, and the one key we know is read. */
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, NULL, &err), 0);
+	assert_int_equal(err.count, 0);
+	assert_string_equal(peer.listen, "10.0.0.5:9201");
+
+	/* A section absent from the file leaves the default. */
+	write_conf(w, "[log]\nlevel = info\n");
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, NULL, &err), 0);
+	assert_string_equal(peer.listen, "127.0.0.1:8201");
+
+	/* The keys we do read are checked as ever. */
+	write_conf(w, "[riskd]\nhttp_listen = "
+	              "0123456789012345678901234567890123456789\n");
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, NULL, &err), -1);
+	assert_int_equal(err.line, 2);
+	assert_string_equal(
+	    err.message, "value is 40 bytes long, at most 31 allowed");
+	write_conf(w, "[riskd]\nhttp_listen = a:1\nx = 1\nhttp_listen = b:2\n");
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, NULL, &err), -1);
+	assert_int_equal(err.line, 4);
+	assert_string_equal(err.message, "duplicate key (first set on line 2)");
+
+	/* A line that is no "key = value" at all is still refused. */
+	write_conf(w, "[riskd]\nhttp_listen = a:1\njust words\n");
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, NULL, &err), -1);
+	assert_int_equal(err.line, 3);
+	assert_string_equal(
+	    err.message, "expected 'key = value' or '[section]'");
+	assert_string_equal(peer.listen, "127.0.0.1:8201");
+
+	/* An override is an explicit request: an unknown key stays an error. */
+	write_conf(w, "[riskd]\nhttp_listen = a:1\n");
+	assert_int_equal(
+	    cfg_override_option(&ov, "riskd.grade_window=1m", &err), 0);
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, &ov, &err), -1);
+	assert_string_equal(err.file, "-o");
+	assert_string_equal(err.message, "unknown key");
+	ov.n = 0;
+	assert_int_equal(
+	    cfg_override_option(&ov, "riskd.http_listen=c:3", &err), 0);
+	assert_int_equal(
+	    load_partial(w->path, &peer, CFG_SECTION_PARTIAL, &ov, &err), 0);
+	assert_string_equal(peer.listen, "c:3");
+}
+
 /* The shipped file parses and holds only the system's sections. */
 static void
 test_shipped_file(void **state)
@@ -777,6 +867,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_print_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_partial_section, setup, teardown),
 	    cmocka_unit_test(test_bad_tables),
 	    cmocka_unit_test(test_shipped_file),
 	};
