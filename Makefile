@@ -106,9 +106,10 @@ $(BUILD)/tests/sys/%: $(BUILD)/obj/tests/system/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# Benchmarks may compare against other libraries (jansson for the JSON choice).
 $(BUILD)/bench/%: $(BUILD)/obj/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ljansson
 
 # --- tests ------------------------------------------------------------------
 # `make test` builds the plain tree (warnings are errors) and the sanitizer

@@ -9,7 +9,7 @@ set -eu
 
 pkgs="gcc make pkg-config libc6-dev curl procps passwd util-linux
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libevent-dev libpq-dev
-postgresql-15 postgresql-client-15 libcmocka-dev libcjson-dev libinih-dev"
+postgresql-15 postgresql-client-15 libcmocka-dev libcjson-dev libjansson-dev libinih-dev"
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs="$pkgs wrk" ;;
