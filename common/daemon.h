@@ -35,13 +35,12 @@
 #include <event2/event.h>
 
 #include "cfg.h"
+#include "http.h"
 
 struct daemon;
 struct store;
 struct bus;
 struct metrics;
-struct http_route;
-struct http_server;
 
 /*
  * The keys every daemon's own section has.  A daemon's config struct embeds
@@ -133,6 +132,8 @@ struct daemon_spec {
 
 	const struct http_route *routes;
 	size_t nroutes;
+	/* Decides on bearer tokens for routes flagged HTTP_ROUTE_AUTH. */
+	http_auth_fn auth;
 	const struct daemon_timer *timers;
 	size_t ntimers;
 

@@ -17,11 +17,12 @@ log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*"; }
 fail() { log "FAIL: $*"; exit 1; }
 pass() { log "ok: $*"; }
 
-# A TCP port nobody listens on, picked at random in 20000..44999.
+# A TCP port nobody listens on, picked at random in 20000..44999 (ss is
+# from iproute2; /bin/sh has no /dev/tcp).
 free_port() {
 	while :; do
 		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 25000 ))
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
 			echo "$p"; return
 		fi
 	done
