@@ -50,6 +50,8 @@ BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_C))
 .PHONY: all build-all deps test check-asan unit system run stop bench fmt lint \
 	clean help
 .DEFAULT_GOAL := all
+# Keep objects of test programs (make would delete them as intermediates).
+.SECONDARY:
 
 all: build-all
 

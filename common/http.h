@@ -21,7 +21,7 @@
  *
  * How that holds with evhttp 2.1, which answers protocol errors with HTML
  * and checks body sizes before any user code runs: each connection reads
- * through a bufferevent filter (see http.c) that holds every request head
+ * through a bufferevent filter (http_guard.c) that holds every request head
  * until it is complete, checks it, and hands evhttp only what it accepts.
  * A request the filter refuses is replaced by a head carrying the reason,
  * which the dispatcher turns into the JSON answer.  Declared bodies over the

@@ -67,7 +67,7 @@ status() {
 			printf '  %-12s stopped   log var/log/%s.log\n' "$d" "$d"
 		fi
 	done
-	echo "  safetyctl    $BUILD/bin/safetyctl -c \"\$(cat var/conninfo)\" status"
+	echo "  safetyctl    $BUILD/bin/safetyctl status    (the operator's tool; -h lists its commands)"
 }
 
 stop() {
@@ -83,7 +83,9 @@ stop() {
 		fi
 		rm -f "$pidf"
 	done
-	"$root/deploy/pgctl.sh" stop "$VAR" 2>/dev/null && echo "stopped PostgreSQL" || true
+	if "$root/deploy/pgctl.sh" status "$VAR" 2>/dev/null; then
+		"$root/deploy/pgctl.sh" stop "$VAR" && echo "stopped PostgreSQL"
+	fi
 }
 
 case "${1:-}" in
