@@ -92,15 +92,22 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 # --- daemons and tools: services/<name>/*.c -> $(BUILD)/bin/<name> ---------
+# Everything of a service but main.c also goes into $(BUILD)/svc/lib<name>.a,
+# so unit tests (tests/unit/test_<name>_*.c) can test its pure parts.
+SVC_LIBS := $(foreach s,$(SERVICES),$(BUILD)/svc/lib$(s).a)
 define service_rule
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard services/$(1)/*.c)) $(LIB)
+$(BUILD)/svc/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c)))
+	@mkdir -p $(BUILD)/svc
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(BUILD)/bin/$(1): $(BUILD)/obj/services/$(1)/main.o $(BUILD)/svc/lib$(1).a $(LIB)
 	@mkdir -p $(BUILD)/bin
 	$(CC) $(LDFLAGS) -o $$@ $$^ $(LIBS)
 endef
 $(foreach s,$(SERVICES),$(eval $(call service_rule,$(s))))
 
 # --- tests and benchmarks: one .c, one program ------------------------------
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SVC_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 

@@ -585,6 +585,7 @@ int
 ids_codes_parse(const char *name, const char *text, size_t len, unsigned flags,
     struct ids_codes *table, struct ids_error *err)
 {
+	/* cppcheck-suppress pointerOutOfBoundsCond ; text+len is one past the end */
 	struct csv_reader r = {text, text + len, 1};
 	struct csv_record rec = {0};
 	struct ids_codes t = {NULL, 0};
