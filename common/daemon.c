@@ -24,6 +24,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event.h>
+#include <event2/thread.h>
 
 #include "bus.h"
 #include "http.h"
@@ -99,6 +100,12 @@ struct http_server *
 daemon_http(struct daemon *d)
 {
 	return d->http;
+}
+
+const char *
+daemon_conninfo(const struct daemon *d)
+{
+	return d->conninfo;
 }
 
 const struct daemon_shared_cfg *
@@ -682,13 +689,14 @@ daemon_main(const struct daemon_spec *spec, int argc, char **argv)
 	memset(d, 0, sizeof(*d));
 	d->spec = spec;
 	d->conf_path = DEFAULT_CONF;
-	if (parse_options(d, argc, argv, &check, &print) != 0)
-		return 2;
+	/* The environment first, so that -o options (applied later) win. */
 	if (cfg_override_env(&d->ov, &err) != 0) {
 		fprintf(stderr, "%s: %s\n", spec->name,
 		    cfg_error_format(&err, msg, sizeof(msg)));
 		return 1;
 	}
+	if (parse_options(d, argc, argv, &check, &print) != 0)
+		return 2;
 	build_sections(d);
 	if (cfg_load(d->conf_path, d->sections, d->nsections,
 		daemon_known_sections, &d->ov, &err) != 0) {
@@ -714,6 +722,10 @@ daemon_main(const struct daemon_spec *spec, int argc, char **argv)
 		detach();
 	signal(SIGPIPE, SIG_IGN);
 	d->started_ms = timeutil_mono_ms();
+	/* Locking on, before the base exists: a daemon's worker thread (ingestd's
+	 * writer) wakes the loop with event_active() from its own thread. */
+	if (evthread_use_pthreads() != 0)
+		log_fatal("daemon.start", "error=\"cannot enable libevent threads\"");
 	d->base = event_base_new();
 	d->metrics = metrics_new();
 	if (d->base == NULL || d->metrics == NULL)

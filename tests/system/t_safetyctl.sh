@@ -6,8 +6,8 @@
 # text itself nowhere), unknown sector and district codes are refused by
 # name, "*" means all, list and revoke (by prefix, id or the token) work.
 # status reports daemons that do not run as down and still exits 0 unless
-# --require names one; when python3 is at hand, small stand-ins answer
-# /healthz to show "up" and "unhealthy" with the reason of the JSON body.
+# --require names one; skeld (the skeleton's test daemon) stands in for
+# daemons that are "up" and "unhealthy" (with the reason of the JSON body).
 # The config: a bad file stops safetyctl with FILE:LINE and the key, -f
 # reads a file, $ANQUAN_CONNINFO beats the file and -c beats both, and
 # var/conninfo names the database when nothing else does.  safetyctl runs in
@@ -205,42 +205,23 @@ assert_eq "$RC" 0 "var/conninfo is used when no conninfo is given"
 contains "$T/private.out" citywide "and reaches the cluster"
 rm -r "$T/op/var"
 
-# --- healthy and unhealthy daemons (stand-ins) -----------------------------
-if command -v python3 >/dev/null 2>&1; then
-	cat >"$T/standin.py" <<'EOF'
-import http.server, json, sys
-port, mode = int(sys.argv[1]), sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        if mode == "up":
-            code, body = 200, {"status": "ok"}
-        else:
-            code, body = 503, {"error": "unavailable", "message": "store unreachable"}
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-    def log_message(self, *args):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
-EOF
-	sys_spawn riskd-standin python3 "$T/standin.py" "$P2" up
-	sys_spawn alarmd-standin python3 "$T/standin.py" "$P3" unhealthy
-	wait_for 20 "the stand-in riskd" python3 -c "import socket; socket.create_connection(('127.0.0.1', $P2))"
-	wait_for 20 "the stand-in alarmd" python3 -c "import socket; socket.create_connection(('127.0.0.1', $P3))"
-	run upunhealthy "$CTL" -f "$T/good.conf" status --require riskd
-	cat "$T/upunhealthy.out"
-	assert_eq "$RC" 1 "an unhealthy daemon makes status exit 1"
-	contains "$T/upunhealthy.out" "riskd    127.0.0.1:$P2" "riskd is listed"
-	grep '^riskd ' "$T/upunhealthy.out" | grep -q ' up \[required\]$' || fail "riskd is up"
-	pass "a 200 answer is up"
-	contains "$T/upunhealthy.out" "unhealthy (HTTP 503: store unreachable)" \
-	    "an unhealthy daemon is reported with the reason of its JSON body"
-	run onlyup "$CTL" -f "$T/good.conf" -o "alarmd.http_listen=127.0.0.1:$P4" status --require riskd
-	assert_eq "$RC" 0 "status exits 0 when the required daemon is up and the rest are down"
-else
-	log "python3 not found: the up/unhealthy stand-ins are skipped"
-fi
+# --- healthy and unhealthy daemons ----------------------------------------
+# skeld, the test daemon on the common skeleton, stands in for riskd (healthy)
+# and for alarmd (its store unreachable, so its /healthz answers 503).
+printf '[skeld]\nhttp_listen = 127.0.0.1:%s\n' "$P2" >"$T/skeld-up.conf"
+printf '[skeld]\nhttp_listen = 127.0.0.1:%s\n' "$P3" >"$T/skeld-sick.conf"
+sys_spawn riskd-standin "$SYS/skeld" -d -f "$T/skeld-up.conf"
+sys_spawn alarmd-standin "$SYS/skeld" -d -f "$T/skeld-sick.conf" -o "store.conninfo=host=$T/nowhere"
+wait_for 20 "the stand-in riskd" curl -fsS "http://127.0.0.1:$P2/healthz"
+wait_for 20 "the stand-in alarmd" sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$P3/healthz | grep -q 503"
+run upunhealthy "$CTL" -f "$T/good.conf" status --require riskd
+cat "$T/upunhealthy.out"
+assert_eq "$RC" 1 "an unhealthy daemon makes status exit 1"
+contains "$T/upunhealthy.out" "riskd    127.0.0.1:$P2" "riskd is listed"
+grep '^riskd ' "$T/upunhealthy.out" | grep -q ' up \[required\]$' || fail "riskd is up"
+pass "a 200 answer is up"
+contains "$T/upunhealthy.out" "unhealthy (HTTP 503: skeld: store unreachable" \
+    "an unhealthy daemon is reported with the reason of its JSON body"
+run onlyup "$CTL" -f "$T/good.conf" -o "alarmd.http_listen=127.0.0.1:$P4" status --require riskd
+assert_eq "$RC" 0 "status exits 0 when the required daemon is up and the rest are down"
 pass "t_safetyctl"
