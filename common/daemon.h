@@ -156,6 +156,12 @@ struct metrics *daemon_metrics(struct daemon *d);
 struct http_server *daemon_http(struct daemon *d);
 const struct daemon_shared_cfg *daemon_shared(const struct daemon *d);
 const char *daemon_name(const struct daemon *d);
+/*
+ * The connection string the loop's store uses ([store] conninfo, or the
+ * private cluster's var/conninfo when that is empty), for a worker thread
+ * that opens its own store; "" with DAEMON_NO_STORE.
+ */
+const char *daemon_conninfo(const struct daemon *d);
 /* 1 once SIGTERM was received. */
 int daemon_draining(const struct daemon *d);
 
