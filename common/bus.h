@@ -278,6 +278,19 @@ int bus_producer_stage(struct bus_producer *prod, PGconn *conn,
     const char *topic, const Anquan__Envelope *env, uint64_t *seq_out,
     char *err, size_t errlen);
 
+/*
+ * bus_producer_stage() for n messages at once, in two round trips whatever
+ * n is: one statement takes the seqs of every stream (a topic may appear
+ * several times; its messages get consecutive seqs in array order) and one
+ * COPY appends the log rows.  The streams are locked in name order, so two
+ * producers staging overlapping sets cannot deadlock.  Same semantics and
+ * ownership as bus_producer_stage(); envs are not changed.  0, or -1 with
+ * err filled (nothing pending was added; the caller must roll back).
+ */
+int bus_producer_stage_many(struct bus_producer *prod, PGconn *conn,
+    size_t n, const char *const *topics, const Anquan__Envelope *const *envs,
+    char *err, size_t errlen);
+
 /* After the caller's COMMIT: send the pending messages; returns how many. */
 size_t bus_producer_publish(struct bus_producer *prod);
 

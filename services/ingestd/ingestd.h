@@ -40,6 +40,7 @@
 
 struct registry;
 struct bus_producer;
+struct bus_sock;
 struct event_base;
 struct metrics;
 
@@ -224,6 +225,10 @@ struct ingest_ctx {
 	int64_t max_future_ms; /* default 5 minutes */
 	int64_t retention_ms;  /* older readings are refused */
 	size_t max_items;      /* per request */
+	/* Set by events_from_json to the job being filled, so a validator
+	 * can see earlier items of the same request (a point.upsert naming
+	 * an enterprise upserted just before it); NULL elsewhere. */
+	const struct ingest_job *job;
 };
 
 /*
@@ -236,10 +241,26 @@ int readings_from_json(const struct ingest_ctx *ctx, const char *body,
     size_t len, struct ingest_job *job, char *why, size_t whysize);
 int readings_from_ndjson(const struct ingest_ctx *ctx, const char *body,
     size_t len, struct ingest_job *job, char *why, size_t whysize);
-/* Validate one decoded reading (shared by JSON and protobuf). */
+/*
+ * Validate one decoded reading (shared by JSON and protobuf).  Returns 0
+ * when it was taken (to store, or to quarantine for an unknown point), 1
+ * when it was refused (the reason is in job->rejected), -1 when memory ran
+ * out.
+ */
 int readings_check(const struct ingest_ctx *ctx, uint32_t index,
     const char *point, int64_t ts_ms, double value, bool has_value,
     int quality, struct ingest_job *job);
+/*
+ * After readings_check() of a whole batch: refuse the second and later
+ * readings of the same point and time ("duplicate of item N in this
+ * request") and keep the rejections in index order.  readings_from_json()
+ * and readings_from_ndjson() call it themselves; a protobuf intake calls
+ * it once per batch.  0, or -1 when memory ran out.
+ */
+int readings_dedupe(struct ingest_job *job);
+/* Is code a well-formed point code (1..INGEST_POINT_MAX bytes of UTF-8,
+ * no spaces or control characters)?  0, or -1 with the reason in why. */
+int readings_point_ok(const char *code, char *why, size_t whysize);
 
 struct ingest_kind {
 	const char *name; /* "enterprise.upsert" */
@@ -277,6 +298,9 @@ struct writer_opts {
 	size_t group_max_items;	 /* a group commits at this size */
 	const struct store_opts *store;
 	struct metrics *metrics; /* commit latency, group sizes, outcomes */
+	/* ingestd's PUB socket (borrowed): the writer stages each group's
+	 * bus messages on a producer over it; NULL stages nothing. */
+	struct bus_sock *pub;
 };
 
 /*

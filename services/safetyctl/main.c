@@ -34,6 +34,9 @@ static const struct ctl_command commands[] = {
 	{"token", "create|list|revoke ... (safetyctl token -h)",
 	    "make, list and revoke the bearer tokens of feed sources",
 	    cmd_token},
+	{"quarantine", "list|release ... (safetyctl quarantine -h)",
+	    "list readings of unknown points; release those now registered",
+	    cmd_quarantine},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

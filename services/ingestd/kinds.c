@@ -1,0 +1,1050 @@
+/*
+ * kinds - the table of event kinds and the decoding of POST /v1/events.
+ *
+ * Every kind of DOMAIN.md §2 has one row here: its name, a validator that
+ * runs on the loop thread when the event arrives, and for the registry
+ * kinds that ingestd owns (enterprise.upsert, point.upsert) the statement
+ * that applies it inside the writer's transaction and the update of the
+ * in-memory registry once that transaction committed.  The other kinds are
+ * checked for the fields DOMAIN.md requires and stored in the events table
+ * only; the city-records work deepens them on this same table, one
+ * validator and apply per kind.
+ *
+ * api.c calls events_from_json() with a request body; writer.c calls each
+ * event's kind->apply; the loop calls kind->committed after the commit.  A
+ * validated upsert keeps its statement parameters as text in its parsed
+ * form (struct upsert_form), so apply does no decoding on the writer
+ * thread.  The job owns the parsed forms and frees them through kind->free.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ids.h"
+#include "ingestd.h"
+#include "json.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define FORM_PARAMS_MAX 18
+#define FORM_TEXT_MAX 2048
+#define NAME_MAX_BYTES 300
+#define ADDRESS_MAX_BYTES 1000
+#define UNIT_MAX_BYTES 32
+#define TAG_MAX_BYTES 128
+#define KIND_NAME_SHOWN 60
+/* No kind has more than a few dozen fields; the bound keeps the check
+ * for repeated fields cheap. */
+#define DATA_FIELDS_MAX 256
+
+/*
+ * The validated form of an upsert: its statement parameters as text (an
+ * offset into text, -1 for SQL NULL) and what committed() needs.
+ */
+struct upsert_form {
+	int nparams;
+	int off[FORM_PARAMS_MAX];
+	char uscc[IDS_USCC_SIZE];
+	char code[INGEST_POINT_MAX + 1];
+	int district, sector; /* enterprise.upsert */
+	bool enabled;	      /* point.upsert */
+	size_t len;
+	char text[FORM_TEXT_MAX];
+};
+
+/* Append a parameter (NULL: SQL NULL).  Every field's length is bounded
+ * before it gets here, so the text cannot overflow; if it did, the
+ * parameter would become NULL and the store refuse the row, no more. */
+static void
+form_param(struct upsert_form *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+form_param(struct upsert_form *f, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (fmt == NULL) {
+		f->off[f->nparams++] = -1;
+		return;
+	}
+	if (f->len >= sizeof(f->text)) {
+		f->off[f->nparams++] = -1;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(f->text + f->len, sizeof(f->text) - f->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(f->text) - f->len) {
+		f->off[f->nparams++] = -1;
+		f->len = sizeof(f->text);
+		return;
+	}
+	f->off[f->nparams++] = (int)f->len;
+	f->len += (size_t)n + 1;
+}
+
+static void
+form_str(struct upsert_form *f, const char *s)
+{
+	if (s == NULL)
+		form_param(f, NULL);
+	else
+		form_param(f, "%s", s);
+}
+
+/* Copy the form into an allocation of its used size. */
+static void *
+form_finish(const struct upsert_form *f)
+{
+	size_t size = offsetof(struct upsert_form, text) + f->len;
+	struct upsert_form *out = malloc(size);
+
+	if (out != NULL)
+		memcpy(out, f, size);
+	return out;
+}
+
+static void
+form_free(void *parsed)
+{
+	free(parsed);
+}
+
+static int
+form_exec(struct store *st, const char *sql, const struct upsert_form *f,
+    const char *source, const struct ingest_event *ev, struct store_err *err)
+{
+	const char *params[FORM_PARAMS_MAX + 2];
+	int i;
+
+	for (i = 0; i < f->nparams; i++)
+		params[i] = f->off[i] < 0 ? NULL : f->text + f->off[i];
+	params[i++] = source;
+	params[i++] = ev->id;
+	return store_exec(st, sql, i, params, NULL, err);
+}
+
+/* --- field helpers: each returns 0, or -1 with why ------------------------ */
+
+static int
+why_json(const struct json_err *jerr, char *why, size_t whysize)
+{
+	snprintf(why, whysize, "data: %s", jerr->msg);
+	return -1;
+}
+
+/* A string of 1..max bytes; required or optional (*out NULL). */
+static int
+get_text(const cJSON *data, const char *key, bool required, size_t max,
+    const char **out, char *why, size_t whysize)
+{
+	struct json_err jerr;
+	int r;
+
+	*out = NULL;
+	r = json_get_str(data, key, out, required, &jerr);
+	if (r < 0)
+		return why_json(&jerr, why, whysize);
+	if (r == 0)
+		return 0;
+	if ((*out)[0] == '\0' || strlen(*out) > max) {
+		snprintf(why, whysize,
+		    "data: field '%s' must be 1 to %zu bytes long", key, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* A string that must be one of the NULL-terminated list. */
+static int
+get_enum(const cJSON *data, const char *key, bool required,
+    const char *const *allowed, const char **out, char *why, size_t whysize)
+{
+	char list[200];
+	size_t i, len = 0;
+
+	if (get_text(data, key, required, 64, out, why, whysize) != 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	for (i = 0; allowed[i] != NULL; i++)
+		if (strcmp(*out, allowed[i]) == 0)
+			return 0;
+	list[0] = '\0';
+	for (i = 0; allowed[i] != NULL && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+		    i ? ", " : "", allowed[i]);
+	snprintf(why, whysize, "data: field '%s' must be one of %s, got '%.40s'",
+	    key, list, *out);
+	return -1;
+}
+
+/* An optional number within [lo, hi]; *given tells whether it was sent. */
+static int
+get_num(const cJSON *data, const char *key, double lo, double hi, double *out,
+    bool *given, char *why, size_t whysize)
+{
+	struct json_err jerr;
+	int r;
+
+	r = json_get_double(data, key, out, false, &jerr);
+	if (r < 0)
+		return why_json(&jerr, why, whysize);
+	*given = r == 1;
+	if (*given && (*out < lo || *out > hi)) {
+		snprintf(why, whysize,
+		    "data: field '%s' must be between %g and %g, got %g", key,
+		    lo, hi, *out);
+		return -1;
+	}
+	return 0;
+}
+
+/* An integer within [lo, hi]; required or optional (*given). */
+static int
+get_int(const cJSON *data, const char *key, bool required, int64_t lo,
+    int64_t hi, int64_t *out, bool *given, char *why, size_t whysize)
+{
+	struct json_err jerr;
+	int r;
+
+	r = json_get_int64(data, key, out, required, &jerr);
+	if (r < 0)
+		return why_json(&jerr, why, whysize);
+	*given = r == 1;
+	if (*given && (*out < lo || *out > hi)) {
+		snprintf(why, whysize,
+		    "data: field '%s' must be an integer from %lld to %lld, got "
+		    "%lld",
+		    key, (long long)lo, (long long)hi, (long long)*out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Every member of data must be one of the NULL-terminated names. */
+static int
+only_fields(const cJSON *data, const char *kind, const char *const *names,
+    char *why, size_t whysize)
+{
+	const cJSON *c;
+	size_t i;
+
+	for (c = data->child; c != NULL; c = c->next) {
+		for (i = 0; names[i] != NULL; i++)
+			if (strcmp(c->string, names[i]) == 0)
+				break;
+		if (names[i] == NULL) {
+			snprintf(why, whysize,
+			    "data: unknown field '%.40s' for kind %s", c->string,
+			    kind);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+get_uscc(const cJSON *data, const char **uscc, char *why, size_t whysize)
+{
+	char reason[IDS_REASON_SIZE];
+
+	if (get_text(data, "uscc", true, 64, uscc, why, whysize) != 0)
+		return -1;
+	if (ids_uscc_check(*uscc, reason, sizeof(reason)) != 0) {
+		snprintf(why, whysize,
+		    "data: field 'uscc' '%.20s' is not a valid unified social "
+		    "credit code: %s",
+		    *uscc, reason);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+scope_check(const struct ingest_ctx *ctx, const char *what, int district,
+    int sector, char *why, size_t whysize)
+{
+	if (ctx->source == NULL ||
+	    registry_in_scope(ctx->source, district, sector))
+		return 0;
+	snprintf(why, whysize,
+	    "%s belongs to district %s / sector %s outside the scope of "
+	    "source %s",
+	    what, registry_district_code(ctx->reg, district),
+	    registry_sector_code(ctx->reg, sector), ctx->source->name);
+	return -1;
+}
+
+/* --- enterprise.upsert ------------------------------------------------------ */
+
+static const char *const enterprise_fields[] = {"uscc", "name", "district",
+	"sector", "employees", "status", "enforcement_level", "address", "lon",
+	"lat", "credit", "standardization_level", NULL};
+static const char *const enterprise_status[] = {
+	"operating", "suspended", "closed", NULL};
+static const char *const enforcement_levels[] = {"city", "district", NULL};
+static const char *const credits[] = {
+	"good", "normal", "poor", "dishonest", NULL};
+
+static int
+enterprise_validate(const struct ingest_ctx *ctx, const cJSON *data,
+    void **parsed, char *why, size_t whysize)
+{
+	const char *uscc, *name, *district, *sector, *status, *level, *address;
+	const char *credit;
+	int64_t employees, stdlevel;
+	double lon, lat;
+	bool has_emp, has_lon, has_lat, has_std;
+	struct upsert_form f;
+	int d, s;
+	char what[64];
+
+	if (only_fields(data, "enterprise.upsert", enterprise_fields, why,
+		whysize) != 0 ||
+	    get_uscc(data, &uscc, why, whysize) != 0 ||
+	    get_text(data, "name", true, NAME_MAX_BYTES, &name, why,
+		whysize) != 0 ||
+	    get_text(data, "district", true, 64, &district, why, whysize) != 0 ||
+	    get_text(data, "sector", true, 64, &sector, why, whysize) != 0 ||
+	    get_int(data, "employees", true, 0, INT32_MAX, &employees,
+		&has_emp, why, whysize) != 0 ||
+	    get_enum(data, "status", true, enterprise_status, &status, why,
+		whysize) != 0 ||
+	    get_enum(data, "enforcement_level", true, enforcement_levels,
+		&level, why, whysize) != 0 ||
+	    get_text(data, "address", false, ADDRESS_MAX_BYTES, &address, why,
+		whysize) != 0 ||
+	    get_num(data, "lon", -180, 180, &lon, &has_lon, why, whysize) != 0 ||
+	    get_num(data, "lat", -90, 90, &lat, &has_lat, why, whysize) != 0 ||
+	    get_enum(data, "credit", false, credits, &credit, why, whysize) !=
+		0 ||
+	    get_int(data, "standardization_level", false, 1, 3, &stdlevel,
+		&has_std, why, whysize) != 0)
+		return -1;
+	d = registry_district(ctx->reg, district);
+	if (d < 0) {
+		snprintf(why, whysize,
+		    "data: field 'district' '%.20s' is not a district code of "
+		    "the city",
+		    district);
+		return -1;
+	}
+	s = registry_sector(ctx->reg, sector);
+	if (s < 0) {
+		snprintf(why, whysize,
+		    "data: field 'sector' '%.40s' is not a sector code of the "
+		    "city",
+		    sector);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "enterprise %s", uscc);
+	if (scope_check(ctx, what, d, s, why, whysize) != 0)
+		return -1;
+
+	memset(&f, 0, offsetof(struct upsert_form, text));
+	form_str(&f, uscc);
+	form_str(&f, name);
+	form_str(&f, district);
+	form_str(&f, sector);
+	form_param(&f, "%lld", (long long)employees);
+	form_str(&f, status);
+	form_str(&f, level);
+	form_str(&f, address);
+	has_lon ? form_param(&f, "%.17g", lon) : form_param(&f, NULL);
+	has_lat ? form_param(&f, "%.17g", lat) : form_param(&f, NULL);
+	form_str(&f, credit);
+	has_std ? form_param(&f, "%lld", (long long)stdlevel) :
+		  form_param(&f, NULL);
+	snprintf(f.uscc, sizeof(f.uscc), "%s", uscc);
+	f.district = d;
+	f.sector = s;
+	*parsed = form_finish(&f);
+	if (*parsed == NULL) {
+		snprintf(why, whysize, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* An upsert that changes nothing leaves the row, and its history, alone. */
+static const char enterprise_sql[] =
+    "INSERT INTO enterprises (uscc, name, district, sector, employees, "
+    "status, enforcement_level, address, lon, lat, credit, "
+    "standardization_level, source, event_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "ON CONFLICT (uscc) DO UPDATE SET name = EXCLUDED.name, "
+    "district = EXCLUDED.district, sector = EXCLUDED.sector, "
+    "employees = EXCLUDED.employees, status = EXCLUDED.status, "
+    "enforcement_level = EXCLUDED.enforcement_level, "
+    "address = EXCLUDED.address, lon = EXCLUDED.lon, lat = EXCLUDED.lat, "
+    "credit = EXCLUDED.credit, "
+    "standardization_level = EXCLUDED.standardization_level, "
+    "source = EXCLUDED.source, event_id = EXCLUDED.event_id, "
+    "updated_at = now() "
+    "WHERE (enterprises.name, enterprises.district, enterprises.sector, "
+    "enterprises.employees, enterprises.status, "
+    "enterprises.enforcement_level, enterprises.address, enterprises.lon, "
+    "enterprises.lat, enterprises.credit, "
+    "enterprises.standardization_level) IS DISTINCT FROM "
+    "(EXCLUDED.name, EXCLUDED.district, EXCLUDED.sector, "
+    "EXCLUDED.employees, EXCLUDED.status, EXCLUDED.enforcement_level, "
+    "EXCLUDED.address, EXCLUDED.lon, EXCLUDED.lat, EXCLUDED.credit, "
+    "EXCLUDED.standardization_level)";
+
+static int
+enterprise_apply(struct store *st, const char *source,
+    const struct ingest_event *ev, struct store_err *err)
+{
+	if (ev->duplicate || ev->parsed == NULL)
+		return 0;
+	return form_exec(st, enterprise_sql, ev->parsed, source, ev, err);
+}
+
+static void
+enterprise_committed(struct registry *reg, const struct ingest_event *ev)
+{
+	const struct upsert_form *f = ev->parsed;
+	struct reg_enterprise e;
+
+	if (ev->duplicate || f == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	memcpy(e.uscc, f->uscc, sizeof(e.uscc));
+	e.district = (uint16_t)f->district;
+	e.sector = (uint16_t)f->sector;
+	if (registry_put_enterprise(reg, &e) != 0)
+		log_error("registry.put_failed", "uscc=%s", e.uscc);
+}
+
+/* --- point.upsert ------------------------------------------------------------ */
+
+static const char *const point_fields[] = {"code", "uscc", "kind", "unit",
+	"ll", "l", "h", "hh", "range_lo", "range_hi", "deadband", "delay_s",
+	"expected_interval_s", "hazard_source", "tag", "enabled", NULL};
+static const char *const point_kinds[] = {"level", "temperature", "pressure",
+	"flow", "gas_combustible", "gas_toxic", "oxygen", "methane", "smoke",
+	"elevator", "other", NULL};
+static const char *const threshold_names[] = {"ll", "l", "h", "hh"};
+
+static const struct ingest_kind kind_enterprise;
+
+/*
+ * The district and sector of the enterprise uscc: from the registry, or
+ * from an enterprise.upsert accepted earlier in the same request (the
+ * latest one wins, as it will in the store).
+ */
+static int
+point_enterprise(const struct ingest_ctx *ctx, const char *uscc, int *district,
+    int *sector)
+{
+	const struct reg_enterprise *e;
+	size_t i;
+
+	if (ctx->job != NULL) {
+		for (i = ctx->job->nevents; i-- > 0;) {
+			const struct ingest_event *ev = &ctx->job->events[i];
+			const struct upsert_form *f = ev->parsed;
+
+			if (ev->kind == &kind_enterprise && f != NULL &&
+			    strcmp(f->uscc, uscc) == 0) {
+				*district = f->district;
+				*sector = f->sector;
+				return 0;
+			}
+		}
+	}
+	e = registry_enterprise(ctx->reg, uscc);
+	if (e == NULL)
+		return -1;
+	*district = e->district;
+	*sector = e->sector;
+	return 0;
+}
+
+static int
+point_validate(const struct ingest_ctx *ctx, const cJSON *data, void **parsed,
+    char *why, size_t whysize)
+{
+	const char *code, *uscc, *kind, *unit, *hazard, *tag;
+	double th[4], range_lo, range_hi, deadband;
+	bool has_th[4], has_lo, has_hi, has_db, has_delay, has_int, enabled;
+	int64_t delay_s, interval_s;
+	struct upsert_form f;
+	struct json_err jerr;
+	char reason[96], what[128];
+	int i, j, d, s, r;
+
+	if (only_fields(data, "point.upsert", point_fields, why, whysize) != 0 ||
+	    get_text(data, "code", true, 4 * INGEST_POINT_MAX, &code, why,
+		whysize) != 0)
+		return -1;
+	if (readings_point_ok(code, reason, sizeof(reason)) != 0) {
+		snprintf(why, whysize, "data: field 'code' %s", reason);
+		return -1;
+	}
+	if (get_uscc(data, &uscc, why, whysize) != 0 ||
+	    get_enum(data, "kind", true, point_kinds, &kind, why, whysize) !=
+		0 ||
+	    get_text(data, "unit", true, UNIT_MAX_BYTES, &unit, why,
+		whysize) != 0)
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (get_num(data, threshold_names[i], -HUGE_VAL, HUGE_VAL,
+			&th[i], &has_th[i], why, whysize) != 0)
+			return -1;
+	for (i = 0; i < 4; i++) {
+		for (j = i + 1; j < 4; j++) {
+			if (has_th[i] && has_th[j] && th[i] > th[j]) {
+				snprintf(why, whysize,
+				    "data: thresholds must be ordered ll <= l "
+				    "<= h <= hh, got %s %g > %s %g",
+				    threshold_names[i], th[i],
+				    threshold_names[j], th[j]);
+				return -1;
+			}
+		}
+	}
+	if (get_num(data, "range_lo", -HUGE_VAL, HUGE_VAL, &range_lo, &has_lo,
+		why, whysize) != 0 ||
+	    get_num(data, "range_hi", -HUGE_VAL, HUGE_VAL, &range_hi, &has_hi,
+		why, whysize) != 0)
+		return -1;
+	if (has_lo && has_hi && !(range_lo < range_hi)) {
+		snprintf(why, whysize,
+		    "data: range_lo (%g) must be below range_hi (%g)", range_lo,
+		    range_hi);
+		return -1;
+	}
+	if (get_num(data, "deadband", 0, HUGE_VAL, &deadband, &has_db, why,
+		whysize) != 0 ||
+	    get_int(data, "delay_s", false, 0, INT32_MAX, &delay_s, &has_delay,
+		why, whysize) != 0 ||
+	    get_int(data, "expected_interval_s", false, 1, INT32_MAX,
+		&interval_s, &has_int, why, whysize) != 0 ||
+	    get_text(data, "hazard_source", false, 64, &hazard, why,
+		whysize) != 0 ||
+	    get_text(data, "tag", false, TAG_MAX_BYTES, &tag, why, whysize) != 0)
+		return -1;
+	enabled = true;
+	r = json_get_bool(data, "enabled", &enabled, false, &jerr);
+	if (r < 0)
+		return why_json(&jerr, why, whysize);
+	if (point_enterprise(ctx, uscc, &d, &s) != 0) {
+		snprintf(why, whysize,
+		    "enterprise %s is not registered: send its "
+		    "enterprise.upsert first (earlier in the same request is "
+		    "fine)",
+		    uscc);
+		return -1;
+	}
+	snprintf(what, sizeof(what), "point %s of enterprise %s", code, uscc);
+	if (scope_check(ctx, what, d, s, why, whysize) != 0)
+		return -1;
+
+	memset(&f, 0, offsetof(struct upsert_form, text));
+	form_str(&f, code);
+	form_str(&f, uscc);
+	form_str(&f, kind);
+	form_str(&f, unit);
+	for (i = 0; i < 4; i++)
+		has_th[i] ? form_param(&f, "%.17g", th[i]) :
+			    form_param(&f, NULL);
+	has_lo ? form_param(&f, "%.17g", range_lo) : form_param(&f, NULL);
+	has_hi ? form_param(&f, "%.17g", range_hi) : form_param(&f, NULL);
+	has_db ? form_param(&f, "%.17g", deadband) : form_param(&f, NULL);
+	has_delay ? form_param(&f, "%lld", (long long)delay_s) :
+		    form_param(&f, NULL);
+	has_int ? form_param(&f, "%lld", (long long)interval_s) :
+		  form_param(&f, NULL);
+	form_str(&f, hazard);
+	form_str(&f, tag);
+	form_str(&f, enabled ? "true" : "false");
+	snprintf(f.uscc, sizeof(f.uscc), "%s", uscc);
+	snprintf(f.code, sizeof(f.code), "%s", code);
+	f.enabled = enabled;
+	*parsed = form_finish(&f);
+	if (*parsed == NULL) {
+		snprintf(why, whysize, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static const char point_sql[] =
+    "INSERT INTO points (code, uscc, kind, unit, ll, l, h, hh, range_lo, "
+    "range_hi, deadband, delay_s, expected_interval_s, hazard_source, tag, "
+    "enabled, source, event_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+    "$15, $16, $17, $18) "
+    "ON CONFLICT (code) DO UPDATE SET uscc = EXCLUDED.uscc, "
+    "kind = EXCLUDED.kind, unit = EXCLUDED.unit, ll = EXCLUDED.ll, "
+    "l = EXCLUDED.l, h = EXCLUDED.h, hh = EXCLUDED.hh, "
+    "range_lo = EXCLUDED.range_lo, range_hi = EXCLUDED.range_hi, "
+    "deadband = EXCLUDED.deadband, delay_s = EXCLUDED.delay_s, "
+    "expected_interval_s = EXCLUDED.expected_interval_s, "
+    "hazard_source = EXCLUDED.hazard_source, tag = EXCLUDED.tag, "
+    "enabled = EXCLUDED.enabled, source = EXCLUDED.source, "
+    "event_id = EXCLUDED.event_id, updated_at = now() "
+    "WHERE (points.uscc, points.kind, points.unit, points.ll, points.l, "
+    "points.h, points.hh, points.range_lo, points.range_hi, "
+    "points.deadband, points.delay_s, points.expected_interval_s, "
+    "points.hazard_source, points.tag, points.enabled) IS DISTINCT FROM "
+    "(EXCLUDED.uscc, EXCLUDED.kind, EXCLUDED.unit, EXCLUDED.ll, EXCLUDED.l, "
+    "EXCLUDED.h, EXCLUDED.hh, EXCLUDED.range_lo, EXCLUDED.range_hi, "
+    "EXCLUDED.deadband, EXCLUDED.delay_s, EXCLUDED.expected_interval_s, "
+    "EXCLUDED.hazard_source, EXCLUDED.tag, EXCLUDED.enabled)";
+
+static int
+point_apply(struct store *st, const char *source, const struct ingest_event *ev,
+    struct store_err *err)
+{
+	if (ev->duplicate || ev->parsed == NULL)
+		return 0;
+	return form_exec(st, point_sql, ev->parsed, source, ev, err);
+}
+
+/* The point takes its enterprise's district and sector, which is in the
+ * registry by now: committed() runs in request order. */
+static void
+point_committed(struct registry *reg, const struct ingest_event *ev)
+{
+	const struct upsert_form *f = ev->parsed;
+	const struct reg_enterprise *e;
+	struct reg_point p;
+
+	if (ev->duplicate || f == NULL)
+		return;
+	e = registry_enterprise(reg, f->uscc);
+	if (e == NULL) {
+		log_error("registry.point_orphan", "point=%s uscc=%s", f->code,
+		    f->uscc);
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	memcpy(p.code, f->code, sizeof(p.code));
+	memcpy(p.uscc, f->uscc, sizeof(p.uscc));
+	p.district = e->district;
+	p.sector = e->sector;
+	p.enabled = f->enabled;
+	if (registry_put_point(reg, &p) != 0)
+		log_error("registry.put_failed", "point=%s", p.code);
+}
+
+/* --- the kinds only stored here ------------------------------------------ */
+
+/*
+ * Check the fields DOMAIN.md marks required, and, when data names a known
+ * enterprise, that it lies in the source's scope.
+ */
+static int
+generic_validate(const struct ingest_ctx *ctx, const cJSON *data,
+    const char *kind, const char *const *required, char *why, size_t whysize)
+{
+	const struct reg_enterprise *e;
+	const cJSON *uscc;
+	char what[64];
+	size_t i;
+
+	if (!cJSON_IsObject(data)) {
+		snprintf(why, whysize, "field 'data' must be an object, got %s",
+		    json_type_name(data));
+		return -1;
+	}
+	for (i = 0; required[i] != NULL; i++) {
+		const cJSON *it =
+		    cJSON_GetObjectItemCaseSensitive(data, required[i]);
+
+		if (it == NULL || cJSON_IsNull(it)) {
+			snprintf(why, whysize,
+			    "data: field '%s' is required for kind %s",
+			    required[i], kind);
+			return -1;
+		}
+	}
+	uscc = cJSON_GetObjectItemCaseSensitive(data, "uscc");
+	if (cJSON_IsString(uscc) &&
+	    (e = registry_enterprise(ctx->reg, uscc->valuestring)) != NULL) {
+		snprintf(what, sizeof(what), "enterprise %s", e->uscc);
+		return scope_check(ctx, what, e->district, e->sector, why,
+		    whysize);
+	}
+	return 0;
+}
+
+/* One validator per stored-only kind: the kind's name and required
+ * fields, handed to generic_validate(). */
+#define STORED_KIND(fn, kname, ...)                                            \
+	static const char *const fn##_required[] = {__VA_ARGS__, NULL};        \
+	static int fn(const struct ingest_ctx *ctx, const cJSON *data,         \
+	    void **parsed, char *why, size_t whysize)                          \
+	{                                                                      \
+		*parsed = NULL;                                                \
+		return generic_validate(                                       \
+		    ctx, data, kname, fn##_required, why, whysize);            \
+	}
+
+STORED_KIND(v_hazard_source, "hazard_source.upsert", "code", "uscc", "name",
+    "unit_type", "people_500m", "chemicals", "assessed_on", "responsible")
+STORED_KIND(v_risk_point, "risk_point.upsert", "code", "uscc", "name",
+    "method", "L", "measures")
+STORED_KIND(v_responsibility, "responsibility.upsert", "uscc", "territorial",
+    "sector_dept", "direct_dept")
+STORED_KIND(v_duty_roster, "duty.roster", "unit", "start", "end", "leader",
+    "officers")
+STORED_KIND(v_inspector, "inspector.upsert", "id", "name", "dept", "active",
+    "conflicts")
+STORED_KIND(v_agency, "agency.upsert", "code", "name", "district", "kind",
+    "out_of_province")
+STORED_KIND(v_equipment, "equipment.upsert", "code", "uscc", "kind",
+    "key_place", "next_due_on")
+STORED_KIND(v_hazard_reported, "hazard.reported", "hazard_id", "uscc",
+    "level", "source", "description", "found_at", "responsible_unit",
+    "responsible_person", "measures", "deadline")
+STORED_KIND(v_hazard_rectified, "hazard.rectified", "hazard_id", "note")
+STORED_KIND(v_hazard_verified, "hazard.verified", "hazard_id", "accepted",
+    "verifier")
+STORED_KIND(v_operation_filed, "operation.filed", "op_id", "uscc", "type",
+    "location", "planned_start", "planned_end", "contractor", "responsible")
+STORED_KIND(v_operation_started, "operation.started", "op_id")
+STORED_KIND(v_operation_finished, "operation.finished", "op_id")
+STORED_KIND(v_maintenance, "maintenance.window", "uscc", "start", "end",
+    "reason")
+STORED_KIND(v_accident_reported, "accident.reported", "accident_id",
+    "district", "sector", "occurred_at", "deaths", "serious_injuries",
+    "summary")
+STORED_KIND(v_accident_updated, "accident.updated", "accident_id",
+    "district", "sector", "occurred_at", "deaths", "serious_injuries",
+    "summary")
+STORED_KIND(v_inspection, "inspection.completed", "inspection_id", "uscc",
+    "dept", "level", "inspectors", "kind", "findings", "result")
+STORED_KIND(v_case_filed, "case.filed", "case_id", "uscc", "dept",
+    "violation", "penalty_cny")
+STORED_KIND(v_case_closed, "case.closed", "case_id", "uscc", "dept",
+    "violation", "penalty_cny")
+STORED_KIND(v_resplist, "resplist.uploaded", "uscc", "posts", "posts_covered")
+STORED_KIND(v_director, "director.appointed", "uscc", "name", "certified")
+STORED_KIND(v_training, "training.record", "uscc", "year", "role", "required",
+    "trained", "certified")
+STORED_KIND(v_equipment_inspected, "equipment.inspected", "code", "result",
+    "next_due_on")
+STORED_KIND(v_selfcheck, "selfcheck.completed", "uscc", "kind", "period")
+
+static const struct ingest_kind kind_enterprise = {"enterprise.upsert",
+	enterprise_validate, enterprise_apply, enterprise_committed,
+	form_free};
+
+static const struct ingest_kind kinds[] = {
+	{"point.upsert", point_validate, point_apply, point_committed,
+	    form_free},
+	{"hazard_source.upsert", v_hazard_source, NULL, NULL, NULL},
+	{"risk_point.upsert", v_risk_point, NULL, NULL, NULL},
+	{"responsibility.upsert", v_responsibility, NULL, NULL, NULL},
+	{"duty.roster", v_duty_roster, NULL, NULL, NULL},
+	{"inspector.upsert", v_inspector, NULL, NULL, NULL},
+	{"agency.upsert", v_agency, NULL, NULL, NULL},
+	{"equipment.upsert", v_equipment, NULL, NULL, NULL},
+	{"hazard.reported", v_hazard_reported, NULL, NULL, NULL},
+	{"hazard.rectified", v_hazard_rectified, NULL, NULL, NULL},
+	{"hazard.verified", v_hazard_verified, NULL, NULL, NULL},
+	{"operation.filed", v_operation_filed, NULL, NULL, NULL},
+	{"operation.started", v_operation_started, NULL, NULL, NULL},
+	{"operation.finished", v_operation_finished, NULL, NULL, NULL},
+	{"maintenance.window", v_maintenance, NULL, NULL, NULL},
+	{"accident.reported", v_accident_reported, NULL, NULL, NULL},
+	{"accident.updated", v_accident_updated, NULL, NULL, NULL},
+	{"inspection.completed", v_inspection, NULL, NULL, NULL},
+	{"case.filed", v_case_filed, NULL, NULL, NULL},
+	{"case.closed", v_case_closed, NULL, NULL, NULL},
+	{"resplist.uploaded", v_resplist, NULL, NULL, NULL},
+	{"director.appointed", v_director, NULL, NULL, NULL},
+	{"training.record", v_training, NULL, NULL, NULL},
+	{"equipment.inspected", v_equipment_inspected, NULL, NULL, NULL},
+	{"selfcheck.completed", v_selfcheck, NULL, NULL, NULL},
+};
+
+const struct ingest_kind *
+kinds_find(const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	if (strcmp(name, kind_enterprise.name) == 0)
+		return &kind_enterprise;
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(name, kinds[i].name) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+/* --- POST /v1/events ----------------------------------------------------- */
+
+/*
+ * The ids accepted so far in this request, to refuse a second event with
+ * the same id: an open-addressing table of positions in job->events + 1.
+ */
+struct id_set {
+	uint32_t *slots;
+	size_t mask;
+};
+
+static uint64_t
+id_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h ^ (h >> 31);
+}
+
+/* The event already accepted with this id, or NULL; *slot is where the
+ * id goes when it is not there. */
+static const struct ingest_event *
+id_find(const struct id_set *set, const struct ingest_job *job, const char *id,
+    size_t *slot)
+{
+	size_t s;
+
+	for (s = id_hash(id) & set->mask; set->slots[s] != 0;
+	     s = (s + 1) & set->mask) {
+		const struct ingest_event *ev = &job->events[set->slots[s] - 1];
+
+		if (strcmp(ev->id, id) == 0)
+			return ev;
+	}
+	*slot = s;
+	return NULL;
+}
+
+static int
+event_at(const cJSON *at, int64_t *ms, char *why, size_t whysize)
+{
+	const char *perr = NULL;
+	double v;
+
+	if (cJSON_IsString(at)) {
+		if (timeutil_parse_rfc3339_n(at->valuestring,
+			strlen(at->valuestring), ms, &perr) == 0)
+			return 0;
+		snprintf(why, whysize, "field 'at' is not an RFC 3339 time: %s",
+		    perr ? perr : "malformed");
+		return -1;
+	}
+	if (cJSON_IsNumber(at)) {
+		v = at->valuedouble;
+		if (v == floor(v) && fabs(v) <= (double)JSON_INT_EXACT_MAX) {
+			*ms = (int64_t)v;
+			return 0;
+		}
+	}
+	snprintf(why, whysize,
+	    "field 'at' must be an RFC 3339 string with offset or integer "
+	    "epoch milliseconds, got %s",
+	    cJSON_IsNumber(at) ? "a fraction" : json_type_name(at));
+	return -1;
+}
+
+static int
+event_id_ok(const char *id, char *why, size_t whysize)
+{
+	size_t n;
+
+	for (n = 0; id[n] != '\0'; n++) {
+		if ((unsigned char)id[n] < 0x20 || id[n] == 0x7f) {
+			snprintf(why, whysize,
+			    "field 'id' must not contain control characters");
+			return -1;
+		}
+	}
+	if (n == 0 || n > INGEST_EVENT_ID_MAX) {
+		snprintf(why, whysize, "field 'id' must be 1 to %d bytes long",
+		    INGEST_EVENT_ID_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One event item: 0 taken, 1 refused (reason recorded), -1 out of memory.
+ * ctx->job is this job, so validators see the events accepted before.
+ */
+static int
+event_item(const struct ingest_ctx *ctx, uint32_t index, const cJSON *item,
+    struct ingest_job *job, struct id_set *ids)
+{
+	const cJSON *c, *kind = NULL, *id = NULL, *at = NULL, *data = NULL;
+	const struct ingest_event *first;
+	struct ingest_event ev;
+	char why[INGEST_REASON_MAX];
+	size_t slot = 0;
+
+#define REFUSE(...)                                                            \
+	return ingest_job_reject(job, index, __VA_ARGS__) == 0 ? 1 : -1
+
+	if (!cJSON_IsObject(item))
+		REFUSE("an event must be a JSON object, got %s",
+		    json_type_name(item));
+	for (c = item->child; c != NULL; c = c->next) {
+		const cJSON **slotp;
+
+		if (strcmp(c->string, "kind") == 0)
+			slotp = &kind;
+		else if (strcmp(c->string, "id") == 0)
+			slotp = &id;
+		else if (strcmp(c->string, "at") == 0)
+			slotp = &at;
+		else if (strcmp(c->string, "data") == 0)
+			slotp = &data;
+		else
+			REFUSE("unknown field '%.40s' (an event has kind, id, "
+			       "at and data)",
+			    c->string);
+		if (*slotp != NULL)
+			REFUSE("field '%s' appears twice", c->string);
+		*slotp = c;
+	}
+	if (kind == NULL || cJSON_IsNull(kind))
+		REFUSE("field 'kind' is required");
+	if (!cJSON_IsString(kind))
+		REFUSE("field 'kind' must be a string, got %s",
+		    json_type_name(kind));
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kinds_find(kind->valuestring);
+	if (ev.kind == NULL)
+		REFUSE("unknown kind '%.*s'", KIND_NAME_SHOWN,
+		    kind->valuestring);
+	if (id == NULL || cJSON_IsNull(id))
+		REFUSE("field 'id' is required");
+	if (!cJSON_IsString(id))
+		REFUSE("field 'id' must be a string, got %s",
+		    json_type_name(id));
+	if (event_id_ok(id->valuestring, why, sizeof(why)) != 0)
+		REFUSE("%s", why);
+	if ((first = id_find(ids, job, id->valuestring, &slot)) != NULL)
+		REFUSE("duplicate of item %u in this request", first->index);
+	if (at == NULL || cJSON_IsNull(at))
+		REFUSE("field 'at' is required");
+	if (event_at(at, &ev.at_ms, why, sizeof(why)) != 0)
+		REFUSE("%s", why);
+	if (ctx->max_future_ms >= 0 &&
+	    ev.at_ms > ctx->now_ms + ctx->max_future_ms)
+		REFUSE("field 'at' is %lld s in the future, at most %lld s "
+		       "ahead is accepted (check the sender's clock)",
+		    (long long)((ev.at_ms - ctx->now_ms + 999) / 1000),
+		    (long long)(ctx->max_future_ms / 1000));
+	if (data == NULL || cJSON_IsNull(data))
+		REFUSE("field 'data' is required");
+	if (!cJSON_IsObject(data))
+		REFUSE("field 'data' must be an object, got %s",
+		    json_type_name(data));
+	if (cJSON_GetArraySize(data) > DATA_FIELDS_MAX)
+		REFUSE("field 'data' has more than %d fields", DATA_FIELDS_MAX);
+	for (c = data->child; c != NULL; c = c->next) {
+		const cJSON *o;
+
+		/* cJSON keeps both members and the validators read the first,
+		 * while jsonb keeps the last: refuse rather than guess. */
+		for (o = data->child; o != c; o = o->next)
+			if (strcmp(o->string, c->string) == 0)
+				REFUSE("data: field '%.40s' appears twice",
+				    c->string);
+	}
+	why[0] = '\0';
+	if (ev.kind->validate(ctx, data, &ev.parsed, why, sizeof(why)) != 0)
+		REFUSE("%s", why[0] ? why : "data refused");
+#undef REFUSE
+
+	memcpy(ev.id, id->valuestring, strlen(id->valuestring) + 1);
+	ev.index = index;
+	ev.data_json = cJSON_PrintUnformatted(data);
+	if (ev.data_json == NULL || ingest_job_add_event(job, &ev) != 0) {
+		cJSON_free(ev.data_json);
+		if (ev.parsed != NULL && ev.kind->free != NULL)
+			ev.kind->free(ev.parsed);
+		return -1;
+	}
+	ids->slots[slot] = (uint32_t)job->nevents;
+	return 0;
+}
+
+int
+events_from_json(const struct ingest_ctx *ctx, const char *body, size_t len,
+    struct ingest_job *job, char *why, size_t whysize)
+{
+	const cJSON *arr = NULL, *c, *item;
+	struct ingest_ctx jctx = *ctx;
+	struct id_set ids = {NULL, 0};
+	struct json_err jerr;
+	uint32_t index = 0;
+	size_t n, cap = 16;
+	cJSON *root;
+
+	root = json_parse(body, len, &jerr);
+	if (root == NULL) {
+		snprintf(why, whysize, "the body is not valid JSON: %s",
+		    jerr.msg);
+		return -1;
+	}
+	if (!cJSON_IsObject(root)) {
+		snprintf(why, whysize,
+		    "the body must be a JSON object {\"events\":[...]}, got %s",
+		    json_type_name(root));
+		goto fail;
+	}
+	for (c = root->child; c != NULL; c = c->next) {
+		if (strcmp(c->string, "events") != 0) {
+			snprintf(why, whysize,
+			    "unknown top-level field '%.40s' (the body is "
+			    "{\"events\":[...]})",
+			    c->string);
+			goto fail;
+		}
+		if (arr != NULL) {
+			snprintf(why, whysize, "field 'events' appears twice");
+			goto fail;
+		}
+		arr = c;
+	}
+	if (arr == NULL || !cJSON_IsArray(arr)) {
+		snprintf(why, whysize, "the body needs an 'events' array, got %s",
+		    json_type_name(arr));
+		goto fail;
+	}
+	n = (size_t)cJSON_GetArraySize(arr);
+	if (ctx->max_items > 0 && n > ctx->max_items) {
+		snprintf(why, whysize,
+		    "%zu events in one request, the limit is %zu: split the "
+		    "batch",
+		    n, ctx->max_items);
+		goto fail;
+	}
+	while (cap < n * 2)
+		cap *= 2;
+	ids.slots = calloc(cap, sizeof(*ids.slots));
+	if (ids.slots == NULL)
+		goto oom;
+	ids.mask = cap - 1;
+	jctx.job = job;
+	for (item = arr->child; item != NULL; item = item->next) {
+		if (event_item(&jctx, index, item, job, &ids) < 0)
+			goto oom;
+		index++;
+	}
+	job->nitems = index;
+	free(ids.slots);
+	cJSON_Delete(root);
+	return 0;
+oom:
+	snprintf(why, whysize, "out of memory");
+fail:
+	free(ids.slots);
+	cJSON_Delete(root);
+	return -1;
+}
