@@ -5,7 +5,7 @@
  * Content-Type application/x-ndjson), POST /v1/events {"events":[...]},
  * both with a source's bearer token (DESIGN.md §4.1).  The handler runs on
  * the loop thread: it decodes and validates the body with readings.c or
- * kinds.c into a job (valid items, items for quarantine, rejections by
+ * events.c into a job (valid items, items for quarantine, rejections by
  * index), answers 400 at once when the body as a whole is unusable and 202
  * at once when nothing in it needs storing, and otherwise submits the job
  * to the writer.  The answer waits for the writer: 202 with the counts
@@ -71,8 +71,7 @@ api_init(struct api *api, struct metrics *m)
 		const char *labels[] = {"reason", reject_classes[i], NULL};
 
 		api->m_rejected[i] = metrics_counter(m,
-		    "anquan_ingest_rejected_total",
-		    "items refused, by the class of their reason", labels);
+		    "anquan_ingest_rejected_total", API_REJECTED_HELP, labels);
 		if (api->m_rejected[i] == NULL)
 			return -1;
 	}

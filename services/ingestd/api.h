@@ -47,5 +47,8 @@ enum http_auth_verdict api_auth(const char *token, const struct http_req *r,
 
 /* The short class a rejection reason is counted under ("scope", ...). */
 const char *api_reject_class(const char *reason);
+/* The help line of anquan_ingest_rejected_total (the intake counts there too). */
+#define API_REJECTED_HELP "items refused, by the class of their reason"
+
 
 #endif

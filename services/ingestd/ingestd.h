@@ -10,6 +10,8 @@
  *   intake.c    the ZeroMQ PULL intake of protobuf batches and its acks
  *   readings.c  strict decoding and validation of readings (JSON, NDJSON,
  *               protobuf) into a job; pure, unit-tested
+ *   events.c    strict decoding of {"events":[...]}: kind, id, at, data of
+ *               each item, then the kind's validator
  *   kinds.c     the table of event kinds: one validator each (and, for the
  *               registry kinds, the SQL that applies it and the update of
  *               the in-memory registry after commit)
@@ -18,8 +20,10 @@
  *               refreshed; lookups are O(1) on the loop thread
  *   writer.c    the writer thread: a bounded queue, group commit (jobs
  *               arriving within group_wait_ms share one COPY and one
- *               commit), duplicates, quarantine, events, the bus log; hands
- *               finished jobs back to the loop, which publishes and answers
+ *               commit); hands finished jobs back to the loop, which
+ *               publishes and answers.  writer_group.c is the transaction
+ *               (readings, duplicates, quarantine, events), writer_bus.c
+ *               the bus messages staged in it; ingestd_store.c their SQL
  *   main.c      the daemon spec, config table, init/drain/shutdown
  *
  * Threads: everything runs on the loop thread except writer.c's thread,

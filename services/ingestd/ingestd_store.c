@@ -2,7 +2,7 @@
  * ingestd_store - the SQL of ingestd's writer (see ingestd_store.h).
  *
  * Called on the writer thread only, with the writer's own struct store,
- * inside the transaction writer.c opened.  The staging tables are
+ * inside the transaction writer_group.c opened.  The staging tables are
  * temporary (per connection) and emptied at each commit; they are created
  * on first use in a connection, which is also after every reconnect, by a
  * CREATE ... IF NOT EXISTS that costs one round trip on the slow path only.

@@ -1,7 +1,7 @@
 /*
  * ingestd_store - the SQL of ingestd's writer, and the COPY rows it sends.
  *
- * writer.c decides what a group commit does; this file says how, in SQL:
+ * writer_group.c decides what a group commit does; this file says how, in SQL:
  * the fast path (one COPY straight into readings under a savepoint), the
  * slow path for a group that holds rows already stored (COPY into a
  * temporary staging table, then one INSERT ... ON CONFLICT DO NOTHING that

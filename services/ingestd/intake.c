@@ -34,6 +34,7 @@
 
 #include <event2/event.h>
 
+#include "api.h"
 #include "bus.h"
 #include "ids.h"
 #include "json.h"
@@ -605,6 +606,24 @@ build_job(struct intake *in, const Anquan__Envelope *env,
 	return intake_events_to_job(&ctx, env->events, job);
 }
 
+/*
+ * Count refused items: the intake's own total, and the same per-reason
+ * family as the HTTP API (anquan_ingest_rejected_total{reason}), so an
+ * operator sees every refusal by its class whichever door it came in by.
+ */
+static void
+count_rejected(struct intake *in, const struct ingest_job *job)
+{
+	metrics_add(in->rejected, job->nrejected);
+	for (size_t i = 0; in->opts.metrics != NULL && i < job->nrejected; i++) {
+		const char *labels[] = {"reason",
+		    api_reject_class(job->rejected[i].reason), NULL};
+
+		metrics_inc(metrics_counter(in->opts.metrics,
+		    "anquan_ingest_rejected_total", API_REJECTED_HELP, labels));
+	}
+}
+
 static void
 take_batch(struct intake *in, const Anquan__Envelope *env)
 {
@@ -658,6 +677,7 @@ take_batch(struct intake *in, const Anquan__Envelope *env)
 			ingest_job_free(job);
 		return;
 	}
+	count_rejected(in, job);
 	if (job->nreadings + job->nunknown + job->nevents == 0) {
 		/* Every item refused: nothing to wait for. */
 		job->status = INGEST_OK;
@@ -671,7 +691,6 @@ take_batch(struct intake *in, const Anquan__Envelope *env)
 	snprintf(o->batch_id, sizeof(o->batch_id), "%s", hdr.batch_id);
 	job->done = job_done;
 	job->origin = o;
-	metrics_add(in->rejected, job->nrejected);
 	if (writer_submit(in->writer, job) < 0) {
 		int up = writer_store_up(in->writer);
 

@@ -3,7 +3,7 @@
  *
  * A job collects what validation made of a request (readings of known
  * points, readings for quarantine, events, rejections by index) and what
- * the writer made of it (status, counts).  readings.c and kinds.c fill it
+ * the writer made of it (status, counts).  readings.c and events.c fill it
  * on the loop thread, writer.c stores it, api.c and intake.c answer from
  * it and free it in their done callback.  The arrays grow by doubling, so
  * a batch of n readings costs O(log n) allocations, not n.  The job owns

@@ -7,8 +7,8 @@
  * from the store, the PUB socket, the writer thread, the ZeroMQ intake,
  * the refresh and partition timers), drain (stop the intake, let the
  * writer finish and answer what it holds), health and shutdown.  The work
- * itself is in api.c (HTTP), intake.c (ZeroMQ), readings.c and kinds.c
- * (validation), registry.c and writer.c (group commit); ingestd.h says
+ * itself is in api.c (HTTP), intake.c (ZeroMQ), readings.c, events.c and
+ * kinds.c (validation), registry.c and writer*.c (group commit); ingestd.h says
  * how they fit.  Everything made here is owned here and freed in
  * shutdown; the PUB socket belongs to the skeleton's bus.
  */
