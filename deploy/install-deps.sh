@@ -7,7 +7,7 @@
 # when something is missing, so a machine that has everything is not touched.
 set -eu
 
-pkgs="gcc make pkg-config libc6-dev curl procps passwd util-linux iproute2
+pkgs="gcc make pkg-config libc6-dev curl jq procps passwd util-linux iproute2
 libzmq3-dev libprotobuf-c-dev protobuf-c-compiler libevent-dev libpq-dev
 postgresql-15 postgresql-client-15 libcmocka-dev libcjson-dev libjansson-dev libinih-dev"
 for arg in "$@"; do

@@ -126,7 +126,7 @@ api_auth(const char *token, const struct http_req *r, void *arg,
 		return HTTP_AUTH_UNKNOWN;
 	}
 	ids_token_hash(token, hash);
-	src = registry_token(api->reg, hash);
+	src = registry_token_fresh(api->reg, api->store, hash);
 	if (src == NULL) {
 		snprintf(why, why_size,
 		    "unknown or revoked token: ask the operator for a valid "

@@ -25,6 +25,7 @@ struct metric;
 
 struct api {
 	struct registry *reg;
+	struct store *store; /* the loop's: unknown tokens are looked up */
 	struct writer *writer;
 	int64_t max_future_ms;
 	int64_t retention_ms;

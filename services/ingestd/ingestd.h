@@ -111,6 +111,13 @@ const struct reg_enterprise *registry_enterprise(const struct registry *reg,
  * revoked. */
 const struct reg_source *registry_token(const struct registry *reg,
     const uint8_t hash[32]);
+/*
+ * registry_token, but on a miss re-read sources and tokens from st first
+ * (at most once a second), so a token made a moment ago by safetyctl works
+ * at once; revocations still wait for the periodic refresh.
+ */
+const struct reg_source *registry_token_fresh(struct registry *reg,
+    struct store *st, const uint8_t hash[32]);
 /* May the source write for this district and sector? */
 bool registry_in_scope(const struct reg_source *src, int district,
     int sector);

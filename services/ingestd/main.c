@@ -186,6 +186,7 @@ ingestd_init(struct daemon *d, void *arg)
 		log_fatal("ingest.writer", "error=\"cannot start the writer\"");
 
 	api.reg = registry;
+	api.store = daemon_store(d);
 	api.writer = writer;
 	api.max_future_ms = cfg.max_future_ms;
 	api.retention_ms = cfg.retention_ms;

@@ -27,6 +27,7 @@
 
 #include "ingestd.h"
 #include "log.h"
+#include "timeutil.h"
 
 /* Scope masks are 64-bit: no more districts or sectors than bits. */
 #define REG_CODES_MAX 64
@@ -79,6 +80,10 @@ struct registry {
 	/* max(updated_at) of enterprises and points at the last read, as
 	 * the server wrote it; "" before the first load. */
 	char watermark[64];
+
+	/* When an unknown token last made us re-read the tokens (monotonic
+	 * ms), so misses cost at most one small query a second. */
+	int64_t token_miss_ms;
 };
 
 /* --- tables ---------------------------------------------------------------- */
@@ -845,4 +850,25 @@ registry_refresh(struct registry *reg, struct store *st, struct store_err *err)
 		return -1;
 	memcpy(reg->watermark, mark, sizeof(mark));
 	return 0;
+}
+
+const struct reg_source *
+registry_token_fresh(struct registry *reg, struct store *st,
+    const uint8_t hash[32])
+{
+	const struct reg_source *src = registry_token(reg, hash);
+	struct store_err err;
+	int64_t now;
+
+	if (src != NULL || st == NULL)
+		return src;
+	now = timeutil_mono_ms();
+	if (reg->token_miss_ms != 0 && now - reg->token_miss_ms < 1000)
+		return NULL;
+	reg->token_miss_ms = now;
+	if (load_sources(reg, st, &err) != 0) {
+		log_warn("registry.token_reload", "error=\"%s\"", err.msg);
+		return NULL;
+	}
+	return registry_token(reg, hash);
 }

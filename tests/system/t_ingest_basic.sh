@@ -43,6 +43,14 @@ INGESTD=$LAST_PID
 wait_for 30 "ingestd /healthz" curl -fsS "$U/healthz"
 pass "ingestd up"
 
+# A token made while ingestd runs works at once (an unknown token makes
+# ingestd re-read the tokens), not only after the periodic refresh.
+FIRST=$TOKEN
+TOKEN=$(ctl token create --source late --sectors '*' --districts '*' | grep '^aq_') \
+    || fail "second token"
+assert_eq "$(post /v1/readings '{"readings":[]}')" 202 "a token made a moment ago is accepted"
+TOKEN=$FIRST
+
 USCC=$("$SYS/ingest_uscc" 370112 7)
 code=$(post /v1/events "{\"events\":[
  {\"kind\":\"enterprise.upsert\",\"id\":\"e-1\",\"at\":$NOW_MS,\"data\":{\"uscc\":\"$USCC\",\"name\":\"化工厂\",\"district\":\"370112\",\"sector\":\"hazchem\",\"employees\":80,\"status\":\"operating\",\"enforcement_level\":\"city\"}},
