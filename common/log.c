@@ -140,8 +140,13 @@ log_quote(char *buf, size_t size, const char *s)
 		return buf;
 	}
 	buf[o++] = '"';
-	for (const char *p = s; *p && o + 3 < size; p++) {
+	/* Each step needs its bytes plus the closing quote and the NUL. */
+	for (const char *p = s; *p && o + 3 <= size; p++) {
 		unsigned char c = (unsigned char)*p;
+		int pair = c == '"' || c == '\\' || c == '\n';
+
+		if (pair && o + 4 > size)
+			break;
 		if (c == '"' || c == '\\') {
 			buf[o++] = '\\';
 			buf[o++] = (char)c;
