@@ -30,38 +30,13 @@
 #include "ingestd.h"
 #include "json.h"
 #include "log.h"
-
-#define FORM_PARAMS_MAX 18
-#define FORM_TEXT_MAX 2048
-#define NAME_MAX_BYTES 300
-#define ADDRESS_MAX_BYTES 1000
-#define UNIT_MAX_BYTES 32
-#define TAG_MAX_BYTES 128
-
-/*
- * The validated form of an upsert: its statement parameters as text (an
- * offset into text, -1 for SQL NULL) and what committed() needs.
- */
-struct upsert_form {
-	int nparams;
-	int off[FORM_PARAMS_MAX];
-	char uscc[IDS_USCC_SIZE];
-	char code[INGEST_POINT_MAX + 1];
-	int district, sector; /* enterprise.upsert */
-	bool enabled;	      /* point.upsert */
-	size_t len;
-	char text[FORM_TEXT_MAX];
-};
+#include "kinds_internal.h"
 
 /* Append a parameter (NULL: SQL NULL).  Every field's length is bounded
  * before it gets here, so the text cannot overflow; if it did, the
  * parameter would become NULL and the store refuse the row, no more. */
-static void
-form_param(struct upsert_form *f, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-form_param(struct upsert_form *f, const char *fmt, ...)
+void
+kinds_form_param(struct upsert_form *f, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -86,18 +61,18 @@ form_param(struct upsert_form *f, const char *fmt, ...)
 	f->len += (size_t)n + 1;
 }
 
-static void
-form_str(struct upsert_form *f, const char *s)
+void
+kinds_form_str(struct upsert_form *f, const char *s)
 {
 	if (s == NULL)
-		form_param(f, NULL);
+		kinds_form_param(f, NULL);
 	else
-		form_param(f, "%s", s);
+		kinds_form_param(f, "%s", s);
 }
 
 /* Copy the form into an allocation of its used size. */
-static void *
-form_finish(const struct upsert_form *f)
+void *
+kinds_form_finish(const struct upsert_form *f)
 {
 	size_t size = offsetof(struct upsert_form, text) + f->len;
 	struct upsert_form *out = malloc(size);
@@ -107,14 +82,14 @@ form_finish(const struct upsert_form *f)
 	return out;
 }
 
-static void
-form_free(void *parsed)
+void
+kinds_form_free(void *parsed)
 {
 	free(parsed);
 }
 
-static int
-form_exec(struct store *st, const char *sql, const struct upsert_form *f,
+int
+kinds_form_exec(struct store *st, const char *sql, const struct upsert_form *f,
     const char *source, const struct ingest_event *ev, struct store_err *err)
 {
 	const char *params[FORM_PARAMS_MAX + 2];
@@ -129,16 +104,16 @@ form_exec(struct store *st, const char *sql, const struct upsert_form *f,
 
 /* --- field helpers: each returns 0, or -1 with why ------------------------ */
 
-static int
-why_json(const struct json_err *jerr, char *why, size_t whysize)
+int
+kinds_why_json(const struct json_err *jerr, char *why, size_t whysize)
 {
 	snprintf(why, whysize, "data: %s", jerr->msg);
 	return -1;
 }
 
 /* A string of 1..max bytes; required or optional (*out NULL). */
-static int
-get_text(const cJSON *data, const char *key, bool required, size_t max,
+int
+kinds_get_text(const cJSON *data, const char *key, bool required, size_t max,
     const char **out, char *why, size_t whysize)
 {
 	struct json_err jerr;
@@ -147,7 +122,7 @@ get_text(const cJSON *data, const char *key, bool required, size_t max,
 	*out = NULL;
 	r = json_get_str(data, key, out, required, &jerr);
 	if (r < 0)
-		return why_json(&jerr, why, whysize);
+		return kinds_why_json(&jerr, why, whysize);
 	if (r == 0)
 		return 0;
 	if ((*out)[0] == '\0' || strlen(*out) > max) {
@@ -159,14 +134,14 @@ get_text(const cJSON *data, const char *key, bool required, size_t max,
 }
 
 /* A string that must be one of the NULL-terminated list. */
-static int
-get_enum(const cJSON *data, const char *key, bool required,
+int
+kinds_get_enum(const cJSON *data, const char *key, bool required,
     const char *const *allowed, const char **out, char *why, size_t whysize)
 {
 	char list[200];
 	size_t i, len = 0;
 
-	if (get_text(data, key, required, 64, out, why, whysize) != 0)
+	if (kinds_get_text(data, key, required, 64, out, why, whysize) != 0)
 		return -1;
 	if (*out == NULL)
 		return 0;
@@ -183,8 +158,8 @@ get_enum(const cJSON *data, const char *key, bool required,
 }
 
 /* An optional number within [lo, hi]; *given tells whether it was sent. */
-static int
-get_num(const cJSON *data, const char *key, double lo, double hi, double *out,
+int
+kinds_get_num(const cJSON *data, const char *key, double lo, double hi, double *out,
     bool *given, char *why, size_t whysize)
 {
 	struct json_err jerr;
@@ -192,7 +167,7 @@ get_num(const cJSON *data, const char *key, double lo, double hi, double *out,
 
 	r = json_get_double(data, key, out, false, &jerr);
 	if (r < 0)
-		return why_json(&jerr, why, whysize);
+		return kinds_why_json(&jerr, why, whysize);
 	*given = r == 1;
 	if (*given && (*out < lo || *out > hi)) {
 		snprintf(why, whysize,
@@ -204,8 +179,8 @@ get_num(const cJSON *data, const char *key, double lo, double hi, double *out,
 }
 
 /* An integer within [lo, hi]; required or optional (*given). */
-static int
-get_int(const cJSON *data, const char *key, bool required, int64_t lo,
+int
+kinds_get_int(const cJSON *data, const char *key, bool required, int64_t lo,
     int64_t hi, int64_t *out, bool *given, char *why, size_t whysize)
 {
 	struct json_err jerr;
@@ -213,7 +188,7 @@ get_int(const cJSON *data, const char *key, bool required, int64_t lo,
 
 	r = json_get_int64(data, key, out, required, &jerr);
 	if (r < 0)
-		return why_json(&jerr, why, whysize);
+		return kinds_why_json(&jerr, why, whysize);
 	*given = r == 1;
 	if (*given && (*out < lo || *out > hi)) {
 		snprintf(why, whysize,
@@ -226,8 +201,8 @@ get_int(const cJSON *data, const char *key, bool required, int64_t lo,
 }
 
 /* Every member of data must be one of the NULL-terminated names. */
-static int
-only_fields(const cJSON *data, const char *kind, const char *const *names,
+int
+kinds_only_fields(const cJSON *data, const char *kind, const char *const *names,
     char *why, size_t whysize)
 {
 	const cJSON *c;
@@ -247,12 +222,12 @@ only_fields(const cJSON *data, const char *kind, const char *const *names,
 	return 0;
 }
 
-static int
-get_uscc(const cJSON *data, const char **uscc, char *why, size_t whysize)
+int
+kinds_get_uscc(const cJSON *data, const char **uscc, char *why, size_t whysize)
 {
 	char reason[IDS_REASON_SIZE];
 
-	if (get_text(data, "uscc", true, 64, uscc, why, whysize) != 0)
+	if (kinds_get_text(data, "uscc", true, 64, uscc, why, whysize) != 0)
 		return -1;
 	if (ids_uscc_check(*uscc, reason, sizeof(reason)) != 0) {
 		snprintf(why, whysize,
@@ -264,8 +239,8 @@ get_uscc(const cJSON *data, const char **uscc, char *why, size_t whysize)
 	return 0;
 }
 
-static int
-scope_check(const struct ingest_ctx *ctx, const char *what, int district,
+int
+kinds_scope_check(const struct ingest_ctx *ctx, const char *what, int district,
     int sector, char *why, size_t whysize)
 {
 	if (ctx->source == NULL ||
@@ -303,26 +278,26 @@ enterprise_validate(const struct ingest_ctx *ctx, const cJSON *data,
 	int d, s;
 	char what[64];
 
-	if (only_fields(data, "enterprise.upsert", enterprise_fields, why,
+	if (kinds_only_fields(data, "enterprise.upsert", enterprise_fields, why,
 		whysize) != 0 ||
-	    get_uscc(data, &uscc, why, whysize) != 0 ||
-	    get_text(data, "name", true, NAME_MAX_BYTES, &name, why,
+	    kinds_get_uscc(data, &uscc, why, whysize) != 0 ||
+	    kinds_get_text(data, "name", true, NAME_MAX_BYTES, &name, why,
 		whysize) != 0 ||
-	    get_text(data, "district", true, 64, &district, why, whysize) != 0 ||
-	    get_text(data, "sector", true, 64, &sector, why, whysize) != 0 ||
-	    get_int(data, "employees", true, 0, INT32_MAX, &employees,
+	    kinds_get_text(data, "district", true, 64, &district, why, whysize) != 0 ||
+	    kinds_get_text(data, "sector", true, 64, &sector, why, whysize) != 0 ||
+	    kinds_get_int(data, "employees", true, 0, INT32_MAX, &employees,
 		&has_emp, why, whysize) != 0 ||
-	    get_enum(data, "status", true, enterprise_status, &status, why,
+	    kinds_get_enum(data, "status", true, enterprise_status, &status, why,
 		whysize) != 0 ||
-	    get_enum(data, "enforcement_level", true, enforcement_levels,
+	    kinds_get_enum(data, "enforcement_level", true, enforcement_levels,
 		&level, why, whysize) != 0 ||
-	    get_text(data, "address", false, ADDRESS_MAX_BYTES, &address, why,
+	    kinds_get_text(data, "address", false, ADDRESS_MAX_BYTES, &address, why,
 		whysize) != 0 ||
-	    get_num(data, "lon", -180, 180, &lon, &has_lon, why, whysize) != 0 ||
-	    get_num(data, "lat", -90, 90, &lat, &has_lat, why, whysize) != 0 ||
-	    get_enum(data, "credit", false, credits, &credit, why, whysize) !=
+	    kinds_get_num(data, "lon", -180, 180, &lon, &has_lon, why, whysize) != 0 ||
+	    kinds_get_num(data, "lat", -90, 90, &lat, &has_lat, why, whysize) != 0 ||
+	    kinds_get_enum(data, "credit", false, credits, &credit, why, whysize) !=
 		0 ||
-	    get_int(data, "standardization_level", false, 1, 3, &stdlevel,
+	    kinds_get_int(data, "standardization_level", false, 1, 3, &stdlevel,
 		&has_std, why, whysize) != 0)
 		return -1;
 	d = registry_district(ctx->reg, district);
@@ -342,27 +317,27 @@ enterprise_validate(const struct ingest_ctx *ctx, const cJSON *data,
 		return -1;
 	}
 	snprintf(what, sizeof(what), "enterprise %s", uscc);
-	if (scope_check(ctx, what, d, s, why, whysize) != 0)
+	if (kinds_scope_check(ctx, what, d, s, why, whysize) != 0)
 		return -1;
 
 	memset(&f, 0, offsetof(struct upsert_form, text));
-	form_str(&f, uscc);
-	form_str(&f, name);
-	form_str(&f, district);
-	form_str(&f, sector);
-	form_param(&f, "%lld", (long long)employees);
-	form_str(&f, status);
-	form_str(&f, level);
-	form_str(&f, address);
-	has_lon ? form_param(&f, "%.17g", lon) : form_param(&f, NULL);
-	has_lat ? form_param(&f, "%.17g", lat) : form_param(&f, NULL);
-	form_str(&f, credit);
-	has_std ? form_param(&f, "%lld", (long long)stdlevel) :
-		  form_param(&f, NULL);
+	kinds_form_str(&f, uscc);
+	kinds_form_str(&f, name);
+	kinds_form_str(&f, district);
+	kinds_form_str(&f, sector);
+	kinds_form_param(&f, "%lld", (long long)employees);
+	kinds_form_str(&f, status);
+	kinds_form_str(&f, level);
+	kinds_form_str(&f, address);
+	has_lon ? kinds_form_param(&f, "%.17g", lon) : kinds_form_param(&f, NULL);
+	has_lat ? kinds_form_param(&f, "%.17g", lat) : kinds_form_param(&f, NULL);
+	kinds_form_str(&f, credit);
+	has_std ? kinds_form_param(&f, "%lld", (long long)stdlevel) :
+		  kinds_form_param(&f, NULL);
 	snprintf(f.uscc, sizeof(f.uscc), "%s", uscc);
 	f.district = d;
 	f.sector = s;
-	*parsed = form_finish(&f);
+	*parsed = kinds_form_finish(&f);
 	if (*parsed == NULL) {
 		snprintf(why, whysize, "out of memory");
 		return -1;
@@ -401,7 +376,7 @@ enterprise_apply(struct store *st, const char *source,
 {
 	if (ev->duplicate || ev->parsed == NULL)
 		return 0;
-	return form_exec(st, enterprise_sql, ev->parsed, source, ev, err);
+	return kinds_form_exec(st, enterprise_sql, ev->parsed, source, ev, err);
 }
 
 static void
@@ -478,22 +453,22 @@ point_validate(const struct ingest_ctx *ctx, const cJSON *data, void **parsed,
 	char reason[96], what[128];
 	int i, j, d, s, r;
 
-	if (only_fields(data, "point.upsert", point_fields, why, whysize) != 0 ||
-	    get_text(data, "code", true, 4 * INGEST_POINT_MAX, &code, why,
+	if (kinds_only_fields(data, "point.upsert", point_fields, why, whysize) != 0 ||
+	    kinds_get_text(data, "code", true, 4 * INGEST_POINT_MAX, &code, why,
 		whysize) != 0)
 		return -1;
 	if (readings_point_ok(code, reason, sizeof(reason)) != 0) {
 		snprintf(why, whysize, "data: field 'code' %s", reason);
 		return -1;
 	}
-	if (get_uscc(data, &uscc, why, whysize) != 0 ||
-	    get_enum(data, "kind", true, point_kinds, &kind, why, whysize) !=
+	if (kinds_get_uscc(data, &uscc, why, whysize) != 0 ||
+	    kinds_get_enum(data, "kind", true, point_kinds, &kind, why, whysize) !=
 		0 ||
-	    get_text(data, "unit", true, UNIT_MAX_BYTES, &unit, why,
+	    kinds_get_text(data, "unit", true, UNIT_MAX_BYTES, &unit, why,
 		whysize) != 0)
 		return -1;
 	for (i = 0; i < 4; i++)
-		if (get_num(data, threshold_names[i], -HUGE_VAL, HUGE_VAL,
+		if (kinds_get_num(data, threshold_names[i], -HUGE_VAL, HUGE_VAL,
 			&th[i], &has_th[i], why, whysize) != 0)
 			return -1;
 	for (i = 0; i < 4; i++) {
@@ -508,9 +483,9 @@ point_validate(const struct ingest_ctx *ctx, const cJSON *data, void **parsed,
 			}
 		}
 	}
-	if (get_num(data, "range_lo", -HUGE_VAL, HUGE_VAL, &range_lo, &has_lo,
+	if (kinds_get_num(data, "range_lo", -HUGE_VAL, HUGE_VAL, &range_lo, &has_lo,
 		why, whysize) != 0 ||
-	    get_num(data, "range_hi", -HUGE_VAL, HUGE_VAL, &range_hi, &has_hi,
+	    kinds_get_num(data, "range_hi", -HUGE_VAL, HUGE_VAL, &range_hi, &has_hi,
 		why, whysize) != 0)
 		return -1;
 	if (has_lo && has_hi && !(range_lo < range_hi)) {
@@ -519,20 +494,20 @@ point_validate(const struct ingest_ctx *ctx, const cJSON *data, void **parsed,
 		    range_hi);
 		return -1;
 	}
-	if (get_num(data, "deadband", 0, HUGE_VAL, &deadband, &has_db, why,
+	if (kinds_get_num(data, "deadband", 0, HUGE_VAL, &deadband, &has_db, why,
 		whysize) != 0 ||
-	    get_int(data, "delay_s", false, 0, INT32_MAX, &delay_s, &has_delay,
+	    kinds_get_int(data, "delay_s", false, 0, INT32_MAX, &delay_s, &has_delay,
 		why, whysize) != 0 ||
-	    get_int(data, "expected_interval_s", false, 1, INT32_MAX,
+	    kinds_get_int(data, "expected_interval_s", false, 1, INT32_MAX,
 		&interval_s, &has_int, why, whysize) != 0 ||
-	    get_text(data, "hazard_source", false, 64, &hazard, why,
+	    kinds_get_text(data, "hazard_source", false, 64, &hazard, why,
 		whysize) != 0 ||
-	    get_text(data, "tag", false, TAG_MAX_BYTES, &tag, why, whysize) != 0)
+	    kinds_get_text(data, "tag", false, TAG_MAX_BYTES, &tag, why, whysize) != 0)
 		return -1;
 	enabled = true;
 	r = json_get_bool(data, "enabled", &enabled, false, &jerr);
 	if (r < 0)
-		return why_json(&jerr, why, whysize);
+		return kinds_why_json(&jerr, why, whysize);
 	if (point_enterprise(ctx, uscc, &d, &s) != 0) {
 		snprintf(why, whysize,
 		    "enterprise %s is not registered: send its "
@@ -542,31 +517,31 @@ point_validate(const struct ingest_ctx *ctx, const cJSON *data, void **parsed,
 		return -1;
 	}
 	snprintf(what, sizeof(what), "point %s of enterprise %s", code, uscc);
-	if (scope_check(ctx, what, d, s, why, whysize) != 0)
+	if (kinds_scope_check(ctx, what, d, s, why, whysize) != 0)
 		return -1;
 
 	memset(&f, 0, offsetof(struct upsert_form, text));
-	form_str(&f, code);
-	form_str(&f, uscc);
-	form_str(&f, kind);
-	form_str(&f, unit);
+	kinds_form_str(&f, code);
+	kinds_form_str(&f, uscc);
+	kinds_form_str(&f, kind);
+	kinds_form_str(&f, unit);
 	for (i = 0; i < 4; i++)
-		has_th[i] ? form_param(&f, "%.17g", th[i]) :
-			    form_param(&f, NULL);
-	has_lo ? form_param(&f, "%.17g", range_lo) : form_param(&f, NULL);
-	has_hi ? form_param(&f, "%.17g", range_hi) : form_param(&f, NULL);
-	has_db ? form_param(&f, "%.17g", deadband) : form_param(&f, NULL);
-	has_delay ? form_param(&f, "%lld", (long long)delay_s) :
-		    form_param(&f, NULL);
-	has_int ? form_param(&f, "%lld", (long long)interval_s) :
-		  form_param(&f, NULL);
-	form_str(&f, hazard);
-	form_str(&f, tag);
-	form_str(&f, enabled ? "true" : "false");
+		has_th[i] ? kinds_form_param(&f, "%.17g", th[i]) :
+			    kinds_form_param(&f, NULL);
+	has_lo ? kinds_form_param(&f, "%.17g", range_lo) : kinds_form_param(&f, NULL);
+	has_hi ? kinds_form_param(&f, "%.17g", range_hi) : kinds_form_param(&f, NULL);
+	has_db ? kinds_form_param(&f, "%.17g", deadband) : kinds_form_param(&f, NULL);
+	has_delay ? kinds_form_param(&f, "%lld", (long long)delay_s) :
+		    kinds_form_param(&f, NULL);
+	has_int ? kinds_form_param(&f, "%lld", (long long)interval_s) :
+		  kinds_form_param(&f, NULL);
+	kinds_form_str(&f, hazard);
+	kinds_form_str(&f, tag);
+	kinds_form_str(&f, enabled ? "true" : "false");
 	snprintf(f.uscc, sizeof(f.uscc), "%s", uscc);
 	snprintf(f.code, sizeof(f.code), "%s", code);
 	f.enabled = enabled;
-	*parsed = form_finish(&f);
+	*parsed = kinds_form_finish(&f);
 	if (*parsed == NULL) {
 		snprintf(why, whysize, "out of memory");
 		return -1;
@@ -604,7 +579,7 @@ point_apply(struct store *st, const char *source, const struct ingest_event *ev,
 {
 	if (ev->duplicate || ev->parsed == NULL)
 		return 0;
-	return form_exec(st, point_sql, ev->parsed, source, ev, err);
+	return kinds_form_exec(st, point_sql, ev->parsed, source, ev, err);
 }
 
 /* The point takes its enterprise's district and sector, which is in the
@@ -640,8 +615,8 @@ point_committed(struct registry *reg, const struct ingest_event *ev)
  * Check the fields DOMAIN.md marks required, and, when data names a known
  * enterprise, that it lies in the source's scope.
  */
-static int
-generic_validate(const struct ingest_ctx *ctx, const cJSON *data,
+int
+kinds_generic_validate(const struct ingest_ctx *ctx, const cJSON *data,
     const char *kind, const char *const *required, char *why, size_t whysize)
 {
 	const struct reg_enterprise *e;
@@ -669,114 +644,47 @@ generic_validate(const struct ingest_ctx *ctx, const cJSON *data,
 	if (cJSON_IsString(uscc) &&
 	    (e = registry_enterprise(ctx->reg, uscc->valuestring)) != NULL) {
 		snprintf(what, sizeof(what), "enterprise %s", e->uscc);
-		return scope_check(ctx, what, e->district, e->sector, why,
+		return kinds_scope_check(ctx, what, e->district, e->sector, why,
 		    whysize);
 	}
 	return 0;
 }
 
-/* One validator per stored-only kind: the kind's name and required
- * fields, handed to generic_validate(). */
-#define STORED_KIND(fn, kname, ...)                                            \
-	static const char *const fn##_required[] = {__VA_ARGS__, NULL};        \
-	static int fn(const struct ingest_ctx *ctx, const cJSON *data,         \
-	    void **parsed, char *why, size_t whysize)                          \
-	{                                                                      \
-		*parsed = NULL;                                                \
-		return generic_validate(                                       \
-		    ctx, data, kname, fn##_required, why, whysize);            \
-	}
-
-STORED_KIND(v_hazard_source, "hazard_source.upsert", "code", "uscc", "name",
-    "unit_type", "people_500m", "chemicals", "assessed_on", "responsible")
-STORED_KIND(v_risk_point, "risk_point.upsert", "code", "uscc", "name",
-    "method", "L", "measures")
-STORED_KIND(v_responsibility, "responsibility.upsert", "uscc", "territorial",
-    "sector_dept", "direct_dept")
-STORED_KIND(v_duty_roster, "duty.roster", "unit", "start", "end", "leader",
-    "officers")
-STORED_KIND(v_inspector, "inspector.upsert", "id", "name", "dept", "active",
-    "conflicts")
-STORED_KIND(v_agency, "agency.upsert", "code", "name", "district", "kind",
-    "out_of_province")
-STORED_KIND(v_equipment, "equipment.upsert", "code", "uscc", "kind",
-    "key_place", "next_due_on")
-STORED_KIND(v_hazard_reported, "hazard.reported", "hazard_id", "uscc",
-    "level", "source", "description", "found_at", "responsible_unit",
-    "responsible_person", "measures", "deadline")
-STORED_KIND(v_hazard_rectified, "hazard.rectified", "hazard_id", "note")
-STORED_KIND(v_hazard_verified, "hazard.verified", "hazard_id", "accepted",
-    "verifier")
-STORED_KIND(v_operation_filed, "operation.filed", "op_id", "uscc", "type",
-    "location", "planned_start", "planned_end", "contractor", "responsible")
-STORED_KIND(v_operation_started, "operation.started", "op_id")
-STORED_KIND(v_operation_finished, "operation.finished", "op_id")
-STORED_KIND(v_maintenance, "maintenance.window", "uscc", "start", "end",
-    "reason")
-STORED_KIND(v_accident_reported, "accident.reported", "accident_id",
-    "district", "sector", "occurred_at", "deaths", "serious_injuries",
-    "summary")
-STORED_KIND(v_accident_updated, "accident.updated", "accident_id",
-    "district", "sector", "occurred_at", "deaths", "serious_injuries",
-    "summary")
-STORED_KIND(v_inspection, "inspection.completed", "inspection_id", "uscc",
-    "dept", "level", "inspectors", "kind", "findings", "result")
-STORED_KIND(v_case_filed, "case.filed", "case_id", "uscc", "dept",
-    "violation", "penalty_cny")
-STORED_KIND(v_case_closed, "case.closed", "case_id", "uscc", "dept",
-    "violation", "penalty_cny")
-STORED_KIND(v_resplist, "resplist.uploaded", "uscc", "posts", "posts_covered")
-STORED_KIND(v_director, "director.appointed", "uscc", "name", "certified")
-STORED_KIND(v_training, "training.record", "uscc", "year", "role", "required",
-    "trained", "certified")
-STORED_KIND(v_equipment_inspected, "equipment.inspected", "code", "result",
-    "next_due_on")
-STORED_KIND(v_selfcheck, "selfcheck.completed", "uscc", "kind", "period")
-
 static const struct ingest_kind kind_enterprise = {"enterprise.upsert",
 	enterprise_validate, enterprise_apply, enterprise_committed,
-	form_free};
+	kinds_form_free};
 
+/* The kinds of this file, then the groups of records.c files. */
 static const struct ingest_kind kinds[] = {
 	{"point.upsert", point_validate, point_apply, point_committed,
-	    form_free},
-	{"hazard_source.upsert", v_hazard_source, NULL, NULL, NULL},
-	{"risk_point.upsert", v_risk_point, NULL, NULL, NULL},
-	{"responsibility.upsert", v_responsibility, NULL, NULL, NULL},
-	{"duty.roster", v_duty_roster, NULL, NULL, NULL},
-	{"inspector.upsert", v_inspector, NULL, NULL, NULL},
-	{"agency.upsert", v_agency, NULL, NULL, NULL},
-	{"equipment.upsert", v_equipment, NULL, NULL, NULL},
-	{"hazard.reported", v_hazard_reported, NULL, NULL, NULL},
-	{"hazard.rectified", v_hazard_rectified, NULL, NULL, NULL},
-	{"hazard.verified", v_hazard_verified, NULL, NULL, NULL},
-	{"operation.filed", v_operation_filed, NULL, NULL, NULL},
-	{"operation.started", v_operation_started, NULL, NULL, NULL},
-	{"operation.finished", v_operation_finished, NULL, NULL, NULL},
-	{"maintenance.window", v_maintenance, NULL, NULL, NULL},
-	{"accident.reported", v_accident_reported, NULL, NULL, NULL},
-	{"accident.updated", v_accident_updated, NULL, NULL, NULL},
-	{"inspection.completed", v_inspection, NULL, NULL, NULL},
-	{"case.filed", v_case_filed, NULL, NULL, NULL},
-	{"case.closed", v_case_closed, NULL, NULL, NULL},
-	{"resplist.uploaded", v_resplist, NULL, NULL, NULL},
-	{"director.appointed", v_director, NULL, NULL, NULL},
-	{"training.record", v_training, NULL, NULL, NULL},
-	{"equipment.inspected", v_equipment_inspected, NULL, NULL, NULL},
-	{"selfcheck.completed", v_selfcheck, NULL, NULL, NULL},
+	    kinds_form_free},
+};
+
+static const struct {
+	const struct ingest_kind *kinds;
+	const size_t *n;
+} groups[] = {
+	{kinds, NULL},
+	{records_registry_kinds, &records_registry_nkinds},
+	{records_hazard_kinds, &records_hazard_nkinds},
+	{records_enforce_kinds, &records_enforce_nkinds},
+	{records_duty_kinds, &records_duty_nkinds},
 };
 
 const struct ingest_kind *
 kinds_find(const char *name)
 {
-	size_t i;
-
 	if (name == NULL)
 		return NULL;
 	if (strcmp(name, kind_enterprise.name) == 0)
 		return &kind_enterprise;
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strcmp(name, kinds[i].name) == 0)
-			return &kinds[i];
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
+		size_t n = groups[g].n != NULL ? *groups[g].n
+					       : sizeof(kinds) / sizeof(kinds[0]);
+
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(name, groups[g].kinds[i].name) == 0)
+				return &groups[g].kinds[i];
+	}
 	return NULL;
 }
