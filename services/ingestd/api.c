@@ -11,7 +11,14 @@
  * to the writer.  The answer waits for the writer: 202 with the counts
  * once the group holding the job has committed, 503 with Retry-After when
  * the queue is full or the store is out of reach (nothing was kept, the
- * client sends again), 500 when the store refused the job.  main.c owns
+ * client sends again), 500 when the store refused the job.
+ *
+ * POST /v1/events?atomic=1 is all or nothing, for imports that must land
+ * whole (safetyctl import --atomic): when any item fails validation the
+ * answer is 422 with every rejection by index and nothing is submitted;
+ * otherwise the job goes to the writer marked atomic, which takes all of
+ * it back when one event is refused by its apply (state, unknown
+ * reference), and the answer is again 422 naming that item.  main.c owns
  * the struct api; a job in flight carries its request in job->origin.
  */
 #include "api.h"
@@ -34,7 +41,7 @@ static const char *const reject_classes[API_REJECT_CLASSES] = {"scope",
     "malformed", "invalid"};
 
 /* Statuses the handlers answer, in the order of m_status. */
-static const int statuses[] = {202, 400, 500, 503};
+static const int statuses[] = {202, 400, 422, 500, 503};
 
 const char *
 api_reject_class(const char *reason)
@@ -180,6 +187,52 @@ reply_counts(struct http_req *r, struct api *api, struct ingest_job *job)
 	json_out_free(&out);
 }
 
+/*
+ * 422 for an all-or-nothing request with refused items: nothing of it was
+ * stored.  {"error","message","accepted":0,"duplicates","rejected":[...]}
+ */
+static void
+reply_atomic_refused(struct http_req *r, struct api *api,
+    struct ingest_job *job)
+{
+	struct json_out out;
+	char msg[400];
+
+	if (job->nrejected > 1)
+		qsort(job->rejected, job->nrejected, sizeof(*job->rejected),
+		    reject_cmp);
+	snprintf(msg, sizeof(msg),
+	    "%zu of %u items refused (the first: item %u); the request is "
+	    "all or nothing (atomic=1), so nothing of it was stored: fix "
+	    "the items listed and send the whole request again",
+	    job->nrejected, job->nitems, job->rejected[0].index);
+	json_out_init(&out);
+	json_out_obj_open(&out);
+	json_out_kv_str(&out, "error", "atomic_refused");
+	json_out_kv_str(&out, "message", msg);
+	json_out_kv_int(&out, "accepted", 0);
+	json_out_kv_int(&out, "duplicates", job->duplicates);
+	json_out_key(&out, "rejected");
+	json_out_arr_open(&out);
+	for (size_t i = 0; i < job->nrejected; i++) {
+		json_out_obj_open(&out);
+		json_out_kv_int(&out, "index", job->rejected[i].index);
+		json_out_kv_str(&out, "error", job->rejected[i].reason);
+		json_out_obj_close(&out);
+	}
+	json_out_arr_close(&out);
+	json_out_obj_close(&out);
+	count_rejections(api, job);
+	count_status(api, 422);
+	if (json_out_failed(&out))
+		http_reply_error(r, 500, "internal", "out of memory while "
+		                                     "writing the answer; "
+		                                     "nothing was stored");
+	else
+		http_reply_json(r, 422, &out);
+	json_out_free(&out);
+}
+
 static void
 reply_unavailable(struct http_req *r, struct api *api, bool store_down,
     const char *detail)
@@ -206,7 +259,10 @@ job_done(struct ingest_job *job)
 
 	switch (job->status) {
 	case INGEST_OK:
-		reply_counts(r, api, job);
+		if (job->atomic && job->nrejected > 0)
+			reply_atomic_refused(r, api, job);
+		else
+			reply_counts(r, api, job);
 		break;
 	case INGEST_STORE_DOWN:
 		reply_unavailable(r, api, true, job->error);
@@ -241,6 +297,19 @@ is_ndjson(const char *ctype)
 	        ctype[sizeof(nd) - 1] == ' ');
 }
 
+/* The atomic query parameter: 0 absent or off, 1 on, -1 malformed. */
+static int
+atomic_param(struct http_req *r)
+{
+	const char *v = http_req_query(r, "atomic");
+
+	if (v == NULL || strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+		return 1;
+	return -1;
+}
+
 static void
 handle(struct http_req *r, struct api *api, enum ingest_job_kind kind)
 {
@@ -250,8 +319,15 @@ handle(struct http_req *r, struct api *api, enum ingest_job_kind kind)
 	const char *body;
 	char why[512] = "", q[560];
 	size_t len;
-	int rc;
+	int rc, atomic = 0;
 
+	if (kind == INGEST_JOB_EVENTS && (atomic = atomic_param(r)) < 0) {
+		count_status(api, 400);
+		http_reply_error(r, 400, "invalid_query",
+		    "query parameter 'atomic' must be 1 (all or nothing) or 0 "
+		    "(item by item)");
+		return;
+	}
 	ctx.reg = api->reg;
 	ctx.source = src;
 	ctx.now_ms = timeutil_now_ms();
@@ -280,6 +356,15 @@ handle(struct http_req *r, struct api *api, enum ingest_job_kind kind)
 		    http_req_id(r), src->name, log_quote(q, sizeof(q), why));
 		http_reply_error(r, 400, "invalid_body", "%s",
 		    why[0] ? why : "the body cannot be used");
+		ingest_job_free(job);
+		return;
+	}
+	job->atomic = atomic == 1;
+	if (job->atomic && job->nrejected > 0) {
+		log_info("ingest.atomic_refused", "id=%s source=%s items=%u "
+		    "refused=%zu", http_req_id(r), src->name, job->nitems,
+		    job->nrejected);
+		reply_atomic_refused(r, api, job);
 		ingest_job_free(job);
 		return;
 	}

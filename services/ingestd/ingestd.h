@@ -201,6 +201,10 @@ struct ingest_job {
 	struct ingest_reject *rejected;
 	size_t nrejected, rejected_cap;
 	uint32_t nitems; /* items in the request */
+	/* All or nothing (POST /v1/events?atomic=1): set by api.c before
+	 * submitting; the writer then takes the whole job back when one of
+	 * its events is refused by its apply. */
+	bool atomic;
 
 	/* Filled by the writer. */
 	enum ingest_status status;

@@ -4,10 +4,13 @@
  * kinds.c holds the registry kinds ingestd itself needs (enterprise.upsert,
  * point.upsert), the helpers below and kinds_find(); the city's records are
  * grouped in records_*.c files, each exporting a table of its kinds:
- *   records_registry.c  hazard sources, risk points, responsibilities, duty
- *                       rosters, inspectors, agencies, special equipment
- *   records_hazard.c    hidden hazards, dangerous operations, maintenance
- *                       windows (the records with a life)
+ *   records_registry.c  hazard sources, risk points, responsibilities,
+ *                       agencies, special equipment; records_people.c duty
+ *                       rosters and inspectors; records_fields.c the field
+ *                       checks they share
+ *   records_hazard.c    hidden hazards; records_operation.c dangerous
+ *                       operations and maintenance windows (the records
+ *                       with a life)
  *   records_enforce.c   accidents, inspections, cases
  *   records_duty.c      responsibility lists, safety directors, training,
  *                       equipment inspections, self-checks
@@ -109,5 +112,18 @@ extern const struct ingest_kind records_enforce_kinds[];
 extern const size_t records_enforce_nkinds;
 extern const struct ingest_kind records_duty_kinds[];
 extern const size_t records_duty_nkinds;
+
+/* The accident grading of records_enforce.c (国务院令第493号), also for the
+ * unit tests: the grade, 0 general .. 3 especially major, that the worst
+ * of deaths, serious injuries and direct loss reaches. */
+int records_enforce_accident_grade(
+    int64_t deaths, int64_t serious_injuries, double direct_loss_cny);
+/* A grade's code ("especially_major"...), or NULL for no grade. */
+const char *records_enforce_grade_code(int grade);
+/* A grade's name in Chinese ("特别重大"...), or NULL for no grade. */
+const char *records_enforce_grade_name(int grade);
+/* Days after an accident of the sector within which casualties may still
+ * be re-reported. */
+int records_enforce_rereport_days(const char *sector);
 
 #endif

@@ -7,10 +7,11 @@
  * from the store, the PUB socket, the writer thread, the ZeroMQ intake,
  * the refresh and partition timers), drain (stop the intake, let the
  * writer finish and answer what it holds), health and shutdown.  The work
- * itself is in api.c (HTTP), intake.c (ZeroMQ), readings.c, events.c and
- * kinds.c (validation), registry.c and writer*.c (group commit); ingestd.h says
- * how they fit.  Everything made here is owned here and freed in
- * shutdown; the PUB socket belongs to the skeleton's bus.
+ * itself is in api.c (HTTP), query.c (the read routes), intake.c (ZeroMQ),
+ * readings.c, events.c and kinds.c (validation), registry.c and writer*.c
+ * (group commit); ingestd.h says how they fit.  Everything made here is
+ * owned here and freed in shutdown; the PUB socket belongs to the
+ * skeleton's bus.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include "intake.h"
 #include "log.h"
 #include "metrics.h"
+#include "query.h"
 #include "store.h"
 
 struct ingestd_cfg {
@@ -68,6 +70,7 @@ static const struct cfg_key ingestd_keys[] = {
 };
 
 static struct api api;
+static struct query query;
 static struct registry *registry;
 static struct writer *writer;
 static struct intake *intake;
@@ -193,6 +196,14 @@ ingestd_init(struct daemon *d, void *arg)
 	api.max_items = (size_t)cfg.max_items;
 	if (api_init(&api, daemon_metrics(d)) != 0)
 		log_fatal("ingest.metrics", "error=\"cannot register\"");
+	/* The read routes (query.h) share the ingest routes' bearer tokens:
+	 * the server's auth callback is api_auth for every table. */
+	query.reg = registry;
+	query.store = daemon_store(d);
+	if (http_server_add_routes(daemon_http(d), query_routes,
+	        QUERY_NROUTES, &query) != 0)
+		log_fatal("ingest.query_routes",
+		    "error=\"cannot register the read routes\"");
 
 	iopts.endpoint = sh->bus.ingest_pull;
 	iopts.ack_pub = pub;

@@ -8,7 +8,9 @@
  * staging table that tells new rows from duplicates; readings of unknown
  * points into quarantine; events deduplicated by (source, id) and applied
  * by their kind in request order, each apply under a savepoint so that a
- * refusal costs its own event only; and last the group's bus messages,
+ * refusal costs its own event only (an all-or-nothing job's events share
+ * one savepoint, and a refusal costs the whole job, other jobs going on);
+ * and last the group's bus messages,
  * staged by writer_bus.c.  After the COMMIT it counts each job's accepted
  * and duplicate items; when the group fails it tells a store out of reach
  * (the writer goes down until a probe answers) from any other error, and
@@ -169,6 +171,72 @@ apply_event(struct writer *w, struct ingest_job *job, struct ingest_event *ev,
 	return 1;
 }
 
+/*
+ * The new events of an all-or-nothing job (POST /v1/events?atomic=1),
+ * applied under one savepoint of their own.  The first refusal takes the
+ * whole job back: its applies by the rollback, its event rows (inserted
+ * for the group before the savepoint) by deleting them, so nothing of it
+ * is stored, published or put in the registry; that item is rejected with
+ * its reason and the later ones are not tried.  The other jobs of the
+ * group are untouched.  0 done (accepted or taken back), -1 with err when
+ * the group cannot go on.
+ */
+static int
+write_atomic_job(struct writer *w, struct ingest_job *job,
+    struct store_err *err)
+{
+	struct ingest_event *bad = NULL;
+	struct store_err aerr = {0};
+	uint32_t fresh = 0, dup = 0;
+	char qid[256], qmsg[320];
+
+	for (size_t i = 0; i < job->nevents; i++)
+		job->events[i].duplicate ? dup++ : fresh++;
+	job->duplicates += dup;
+	if (fresh == 0)
+		return 0;
+	/* No per-event savepoints inside: this one is the newest of its
+	 * name, which is the one a rollback returns to. */
+	if (ingestd_store_savepoint(w->st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < job->nevents && bad == NULL; i++) {
+		struct ingest_event *ev = &job->events[i];
+
+		if (ev->duplicate || ev->kind->apply == NULL)
+			continue;
+		if (ev->kind->apply(w->st, job->source, ev, &aerr) != 0)
+			bad = ev;
+	}
+	if (bad == NULL) {
+		job->accepted += fresh;
+		return 0;
+	}
+	if (aerr.kind == STORE_ERR_CONN) {
+		*err = aerr;
+		return -1;
+	}
+	if (ingestd_store_rollback_savepoint(w->st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < job->nevents; i++) {
+		struct ingest_event *ev = &job->events[i];
+
+		if (ev->duplicate)
+			continue;
+		if (ingestd_store_delete_event(w->st, job->source, ev->id,
+		        err) < 0)
+			return -1;
+		/* Neither stored nor published nor applied to the registry. */
+		ev->duplicate = true;
+	}
+	log_warn("ingest.atomic_refused",
+	    "source=%s event=%s kind=%s undone=%u error=%s", job->source,
+	    log_quote(qid, sizeof(qid), bad->id), bad->kind->name, fresh,
+	    log_quote(qmsg, sizeof(qmsg), aerr.msg));
+	ingest_job_reject(job, bad->index, "%s refused by the store: %s",
+	    bad->kind->name, aerr.msg);
+	return 0;
+}
+
 static int
 write_events(struct writer *w, struct writer_group *g, struct store_err *err)
 {
@@ -195,6 +263,11 @@ write_events(struct writer *w, struct writer_group *g, struct store_err *err)
 	for (size_t j = 0; j < g->njobs; j++) {
 		struct ingest_job *job = g->jobs[j];
 
+		if (job->atomic) {
+			if (write_atomic_job(w, job, err) < 0)
+				return -1;
+			continue;
+		}
 		for (size_t i = 0; i < job->nevents; i++) {
 			struct ingest_event *ev = &job->events[i];
 			int rc;
