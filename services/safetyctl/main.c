@@ -37,6 +37,9 @@ static const struct ctl_command commands[] = {
 	{"quarantine", "list|release ... (safetyctl quarantine -h)",
 	    "list readings of unknown points; release those now registered",
 	    cmd_quarantine},
+	{"import", "KIND FILE.csv [--atomic] [--url URL] [--token T] [--batch N]",
+	    "send a CSV sheet's rows as KIND events through ingestd",
+	    cmd_import},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -89,5 +89,6 @@ int cmd_tail(struct ctl *ctl, int argc, char **argv);
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_token(struct ctl *ctl, int argc, char **argv);
 int cmd_quarantine(struct ctl *ctl, int argc, char **argv);
+int cmd_import(struct ctl *ctl, int argc, char **argv);
 
 #endif
