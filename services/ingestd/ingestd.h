@@ -15,6 +15,10 @@
  *   kinds.c     the table of event kinds: one validator each (and, for the
  *               registry kinds, the SQL that applies it and the update of
  *               the in-memory registry after commit)
+ *   records_*.c the city's records: one group of kinds per file, each with
+ *               its tables, state machine and history (kinds_internal.h)
+ *   query.c     GET /v1/enterprises/{uscc}, /v1/hazards, /v1/operations,
+ *               /v1/accidents; query_store.c their SQL
  *   registry.c  the in-memory registry: districts, sectors, enterprises,
  *               points, sources and token hashes, loaded from the store and
  *               refreshed; lookups are O(1) on the loop thread
