@@ -381,9 +381,22 @@ static const char equipment_find_sql[] =
     "FROM equipment q JOIN enterprises e ON e.uscc = q.uscc "
     "LEFT JOIN sources s ON s.name = $2 WHERE q.code = $1";
 
+/*
+ * Log the inspection and, when it is the latest one of that equipment,
+ * make its next_due_on the equipment's (a pass moves the due date on; a
+ * failed one may bring the re-inspection forward).  An inspection that
+ * arrives after a later one leaves the due date alone.  The equipment's
+ * versions table keeps the date it replaced.
+ */
 static const char equipment_log_sql[] =
-    "INSERT INTO equipment_inspections (code, result, next_due_on, "
-    "inspected_at, source, event_id) VALUES ($1, $2, $3, $4, $5, $6)";
+    "WITH logged AS (INSERT INTO equipment_inspections (code, result, "
+    "next_due_on, inspected_at, source, event_id) "
+    "VALUES ($1, $2, $3, $4, $5, $6)) "
+    "UPDATE equipment SET next_due_on = $3::date, source = $5, "
+    "event_id = $6, received_at = now() "
+    "WHERE code = $1 AND next_due_on IS DISTINCT FROM $3::date "
+    "AND NOT EXISTS (SELECT 1 FROM equipment_inspections i "
+    "WHERE i.code = $1 AND i.inspected_at > $4::timestamptz)";
 
 static int
 equipment_apply(struct store *st, const char *source,

@@ -220,6 +220,10 @@ refused 2 "next_due_on 2020-01-01 must come after the day of the inspection" "a 
 refused 3 "'next_due_on' is not a date" "an impossible date"
 assert_eq "$(sql "SELECT code || '/' || result || '/' || next_due_on || '/' || source || '/' || event_id FROM equipment_inspections")" \
     "EL-1/pass/$NEXT_YEAR_DAY/city/q-i1" "the inspection logged"
+assert_eq "$(sql "SELECT next_due_on FROM equipment WHERE code = 'EL-1'")" "$NEXT_YEAR_DAY" \
+    "the inspection moved the equipment's due date"
+assert_eq "$(sql "SELECT next_due_on FROM equipment_versions WHERE code = 'EL-1' ORDER BY replaced_at DESC LIMIT 1")" \
+    "$YEAR-12-31" "the replaced due date is kept as a version"
 send "$GAS" "$(ev equipment.inspected g-q1 "$(eqi EL-1 pass "$NEXT_YEAR_DAY")")" 0 0 1 "out-of-scope equipment refused"
 refused 0 "equipment EL-1 of enterprise $U1 is outside the scope of source gasco" "equipment scope named"
 
