@@ -11,8 +11,10 @@
 # (default 10) each (four runs), TRUNCATE readings between them:
 #   1. HTTP: CLIENTS (default 4) keep-alive clients post 500-reading JSON
 #      batches (BUILD/bench/ingest_load); p50/p99 request latency;
-#   2. ZeroMQ: 500-reading protobuf batches PUSHed with WINDOW (default 32)
-#      batches awaiting their ack (BUILD/bench/ingest_zmq);
+#   2. ZeroMQ: 500-reading protobuf batches PUSHed with WINDOW (default 64)
+#      batches awaiting their ack (BUILD/bench/ingest_zmq); a window of 64
+#      (32,000 readings in flight) keeps the writer's groups full while
+#      the previous group commits, as a busy collector would;
 #   3. COPY: the same rows by plain libpq COPY (BUILD/bench/ingest_copy),
 #      twice: committed in groups the mean size ingestd's writer used in
 #      phase 1 (copy_*, the reference of http_vs_copy), then in phase 2
@@ -26,7 +28,7 @@ set -eu
 build=${1:?usage: tests/bench/ingest.sh BUILD [SECONDS] [CLIENTS] [WINDOW]}
 secs=${2:-10}
 clients=${3:-4}
-window=${4:-32}
+window=${4:-64}
 points=10000
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 case $build in /*) ;; *) build=$ROOT/$build ;; esac
