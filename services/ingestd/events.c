@@ -123,37 +123,21 @@ static int
 event_item(const struct ingest_ctx *ctx, uint32_t index, const cJSON *item,
     struct ingest_job *job, struct id_set *ids)
 {
-	const cJSON *c, *kind = NULL, *id = NULL, *at = NULL, *data = NULL;
+	static const char *const event_fields[] = {"kind", "id", "at", "data"};
+	const cJSON *c, *kind, *id, *at, *data;
+	const cJSON **const field[] = {&kind, &id, &at, &data};
 	const struct ingest_event *first;
 	struct ingest_event ev;
 	char why[INGEST_REASON_MAX];
 	size_t slot = 0;
+	int rc;
 
 #define REFUSE(...)                                                            \
 	return ingest_job_reject(job, index, __VA_ARGS__) == 0 ? 1 : -1
 
-	if (!cJSON_IsObject(item))
-		REFUSE("an event must be a JSON object, got %s",
-		    json_type_name(item));
-	for (c = item->child; c != NULL; c = c->next) {
-		const cJSON **slotp;
-
-		if (strcmp(c->string, "kind") == 0)
-			slotp = &kind;
-		else if (strcmp(c->string, "id") == 0)
-			slotp = &id;
-		else if (strcmp(c->string, "at") == 0)
-			slotp = &at;
-		else if (strcmp(c->string, "data") == 0)
-			slotp = &data;
-		else
-			REFUSE("unknown field '%.40s' (an event has kind, id, "
-			       "at and data)",
-			    c->string);
-		if (*slotp != NULL)
-			REFUSE("field '%s' appears twice", c->string);
-		*slotp = c;
-	}
+	if ((rc = ingest_job_item_fields(job, index, item, "an event",
+		 event_fields, field, 4)) != 0)
+		return rc;
 	if (kind == NULL || cJSON_IsNull(kind))
 		REFUSE("field 'kind' is required");
 	if (!cJSON_IsString(kind))

@@ -233,6 +233,16 @@ int ingest_job_add_unknown(struct ingest_job *job,
 int ingest_job_add_event(struct ingest_job *job, struct ingest_event *ev);
 int ingest_job_reject(struct ingest_job *job, uint32_t index,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * Sort the members of item, one item of a request, by name: *out[i] is
+ * set to the member called names[i], or NULL.  what ("a reading") names the item in
+ * the reasons.  Returns 0, or refuses the item when it is not an object or
+ * has an unknown or repeated field: 1 when that was recorded in job, -1
+ * when memory ran out.
+ */
+int ingest_job_item_fields(struct ingest_job *job, uint32_t index,
+    const cJSON *item, const char *what, const char *const *names,
+    const cJSON **const *out, size_t nnames);
 
 /* --- validation (readings.c, kinds.c) ------------------------------------ */
 
@@ -315,6 +325,7 @@ struct writer_opts {
 	size_t queue_max_items;	 /* readings + events queued; beyond: 503 */
 	int64_t group_wait_us;	 /* how long a group waits for company */
 	size_t group_max_items;	 /* a group commits at this size */
+	size_t connections;	 /* writer threads, one store connection each */
 	const struct store_opts *store;
 	struct metrics *metrics; /* commit latency, group sizes, outcomes */
 	/* ingestd's PUB socket (borrowed): the writer stages each group's

@@ -8,7 +8,9 @@
  * it and free it in their done callback.  The arrays grow by doubling, so
  * a batch of n readings costs O(log n) allocations, not n.  The job owns
  * every event's data_json and parsed form; ingest_job_free() releases
- * them, the latter through the event's kind.
+ * them, the latter through the event's kind.  ingest_job_item_fields()
+ * is the first check of every JSON item, shared by readings.c and
+ * events.c, so both refuse a stray or repeated field in the same words.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "ingestd.h"
+#include "json.h"
 
 /* First capacity of an array: one small request fits without a regrowth. */
 #define JOB_CAP_MIN 16
@@ -128,5 +131,59 @@ ingest_job_reject(struct ingest_job *job, uint32_t index, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(rj->reason, sizeof(rj->reason), fmt, ap);
 	va_end(ap);
+	return 0;
+}
+
+/* "kind, id, at and data": the fields an item may have, for a reason
+ * that shows the sender what was meant. */
+static void
+job_field_list(const char *const *names, size_t nnames, char *buf,
+    size_t bufsize)
+{
+	const char *sep;
+	size_t i, len = 0;
+	int n;
+
+	buf[0] = '\0';
+	for (i = 0; i < nnames && len < bufsize; i++) {
+		sep = i == 0 ? "" : i + 1 == nnames ? " and " : ", ";
+		n = snprintf(buf + len, bufsize - len, "%s%s", sep, names[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
+int
+ingest_job_item_fields(struct ingest_job *job, uint32_t index,
+    const cJSON *item, const char *what, const char *const *names,
+    const cJSON **const *out, size_t nnames)
+{
+	char known[INGEST_REASON_MAX];
+	const cJSON *c;
+	size_t i;
+
+#define REFUSE(...)                                                            \
+	return ingest_job_reject(job, index, __VA_ARGS__) == 0 ? 1 : -1
+
+	if (!cJSON_IsObject(item))
+		REFUSE("%s must be a JSON object, got %s", what,
+		    json_type_name(item));
+	for (i = 0; i < nnames; i++)
+		*out[i] = NULL;
+	for (c = item->child; c != NULL; c = c->next) {
+		for (i = 0; i < nnames; i++)
+			if (strcmp(c->string, names[i]) == 0)
+				break;
+		if (i == nnames) {
+			job_field_list(names, nnames, known, sizeof(known));
+			REFUSE("unknown field '%.40s' (%s has %s)", c->string,
+			    what, known);
+		}
+		if (*out[i] != NULL)
+			REFUSE("field '%s' appears twice", c->string);
+		*out[i] = c;
+	}
+#undef REFUSE
 	return 0;
 }

@@ -296,46 +296,32 @@ item_quality(const cJSON *q, int *out, char *why, size_t whysize)
 }
 
 /*
- * One reading object.  Its members are walked once (cJSON keeps them in a
- * list, so four lookups by name would walk it four times), which also
- * catches unknown and repeated fields.
+ * One reading object.  Its members are walked once by
+ * ingest_job_item_fields() (cJSON keeps them in a list, so four lookups by
+ * name would walk it four times), which also catches unknown and repeated
+ * fields.
  */
 static int
 reading_item(const struct ingest_ctx *ctx, uint32_t index, const cJSON *item,
     struct ingest_job *job)
 {
-	const cJSON *c, *point = NULL, *ts = NULL, *value = NULL, *quality = NULL;
+	static const char *const reading_fields[] = {
+	    "point", "ts", "value", "quality"};
+	const cJSON *point, *ts, *value, *quality;
+	const cJSON **const field[] = {&point, &ts, &value, &quality};
 	char why[INGEST_REASON_MAX];
 	int64_t ts_ms = 0;
 	int q = INGEST_Q_GOOD;
 	bool has_value = false;
 	double v = 0;
+	int rc;
 
 #define REFUSE(...)                                                            \
 	return ingest_job_reject(job, index, __VA_ARGS__) == 0 ? 1 : -1
 
-	if (!cJSON_IsObject(item))
-		REFUSE("a reading must be a JSON object, got %s",
-		    json_type_name(item));
-	for (c = item->child; c != NULL; c = c->next) {
-		const cJSON **slot;
-
-		if (strcmp(c->string, "point") == 0)
-			slot = &point;
-		else if (strcmp(c->string, "ts") == 0)
-			slot = &ts;
-		else if (strcmp(c->string, "value") == 0)
-			slot = &value;
-		else if (strcmp(c->string, "quality") == 0)
-			slot = &quality;
-		else
-			REFUSE("unknown field '%.40s' (a reading has point, "
-			       "ts, value and quality)",
-			    c->string);
-		if (*slot != NULL)
-			REFUSE("field '%s' appears twice", c->string);
-		*slot = c;
-	}
+	if ((rc = ingest_job_item_fields(job, index, item, "a reading",
+		 reading_fields, field, 4)) != 0)
+		return rc;
 	if (point == NULL || cJSON_IsNull(point))
 		REFUSE("field 'point' is required");
 	if (!cJSON_IsString(point))

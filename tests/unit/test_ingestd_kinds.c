@@ -19,8 +19,7 @@
 
 #include <cmocka.h>
 
-#include "ids.h"
-#include "../../services/ingestd/ingestd.h"
+#include "ingestd_fixture.h"
 
 #define NOW_MS INT64_C(1795996800000)
 
@@ -39,43 +38,14 @@ struct fixture {
 static int
 setup(void **state)
 {
-	static const char *const districts[] = {"370102", "370112"};
 	static const char *const sectors[] = {"gas", "hazchem"};
-	static const uint8_t all_hash[32] = {1}, gas_hash[32] = {2};
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct reg_enterprise e = {0};
-	struct reg_source s = {0};
 
 	assert_non_null(f);
-	f->reg = registry_new();
-	assert_int_equal(
-	    registry_set_reference(f->reg, districts, 2, sectors, 2), 0);
-	assert_int_equal(ids_uscc_generate(11, "370102", f->known), 0);
-	assert_int_equal(ids_uscc_generate(12, "370112", f->fresh), 0);
-	memcpy(f->bad, f->fresh, sizeof(f->bad));
-	f->bad[17] = f->bad[17] == '0' ? '1' : '0';
-	memcpy(e.uscc, f->known, sizeof(e.uscc));
-	e.district = 0;
-	e.sector = 1;
-	assert_int_equal(registry_put_enterprise(f->reg, &e), 0);
-	snprintf(s.name, sizeof(s.name), "city");
-	s.all_districts = s.all_sectors = true;
-	assert_int_equal(registry_put_source(f->reg, &s, all_hash), 0);
-	memset(&s, 0, sizeof(s));
-	snprintf(s.name, sizeof(s.name), "gas-system");
-	s.all_districts = true;
-	s.sector_mask = 1;
-	assert_int_equal(registry_put_source(f->reg, &s, gas_hash), 0);
-	f->gas = registry_token(f->reg, gas_hash);
-
-	f->ctx.reg = f->reg;
-	f->ctx.source = registry_token(f->reg, all_hash);
-	f->ctx.now_ms = NOW_MS;
-	f->ctx.max_future_ms = 300000;
-	f->ctx.retention_ms = 0;
-	f->ctx.max_items = 50;
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
+	f->reg = fixture_city(sectors, 2, 11, f->known, f->fresh, f->bad);
+	f->gas = fixture_source(f->reg, "gas-system", 2, 0, 1);
+	fixture_context(&f->ctx, f->reg, NOW_MS);
+	fixture_new_job(&f->job);
 	*state = f;
 	return 0;
 }
@@ -99,14 +69,13 @@ static int
 events(struct fixture *f, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(f->body, sizeof(f->body), fmt, ap);
+	rc = fixture_vsend(&f->ctx, f->job, f->body, sizeof(f->body), f->why,
+	    sizeof(f->why), fmt, ap);
 	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(f->body));
-	return events_from_json(&f->ctx, f->body, (size_t)n, f->job, f->why,
-	    sizeof(f->why));
+	return rc;
 }
 
 static const char *

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "ids.h"
+#include "ingestd_fixture.h"
 #include "../../services/ingestd/kinds_internal.h"
 
 /* 2026-11-30T08:00:00+08:00 */
@@ -42,42 +42,14 @@ struct fixture {
 static int
 setup(void **state)
 {
-	static const char *const districts[] = {"370102", "370112"};
 	static const char *const sectors[] = {"gas", "hazchem", "road_traffic"};
-	static const uint8_t all_hash[32] = {1}, gas_hash[32] = {2};
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct reg_enterprise e = {0};
-	struct reg_source s = {0};
 
 	assert_non_null(f);
-	f->reg = registry_new();
-	assert_int_equal(
-	    registry_set_reference(f->reg, districts, 2, sectors, 3), 0);
-	assert_int_equal(ids_uscc_generate(21, "370102", f->known), 0);
-	assert_int_equal(ids_uscc_generate(22, "370112", f->fresh), 0);
-	memcpy(f->bad, f->fresh, sizeof(f->bad));
-	f->bad[17] = f->bad[17] == '0' ? '1' : '0';
-	memcpy(e.uscc, f->known, sizeof(e.uscc));
-	e.district = 0;
-	e.sector = 1;
-	assert_int_equal(registry_put_enterprise(f->reg, &e), 0);
-	snprintf(s.name, sizeof(s.name), "city");
-	s.all_districts = s.all_sectors = true;
-	assert_int_equal(registry_put_source(f->reg, &s, all_hash), 0);
-	memset(&s, 0, sizeof(s));
-	snprintf(s.name, sizeof(s.name), "gas-system");
-	s.all_districts = true;
-	s.sector_mask = 1;
-	assert_int_equal(registry_put_source(f->reg, &s, gas_hash), 0);
-	f->gas = registry_token(f->reg, gas_hash);
-
-	f->ctx.reg = f->reg;
-	f->ctx.source = registry_token(f->reg, all_hash);
-	f->ctx.now_ms = NOW_MS;
-	f->ctx.max_future_ms = 300000;
-	f->ctx.max_items = 50;
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
+	f->reg = fixture_city(sectors, 3, 21, f->known, f->fresh, f->bad);
+	f->gas = fixture_source(f->reg, "gas-system", 2, 0, 1);
+	fixture_context(&f->ctx, f->reg, NOW_MS);
+	fixture_new_job(&f->job);
 	*state = f;
 	return 0;
 }
@@ -101,30 +73,20 @@ static const char *one(struct fixture *f, const char *kind, const char *fmt,
 static const char *
 one(struct fixture *f, const char *kind, const char *fmt, ...)
 {
-	char data[8192];
+	char data[8192], at[24];
 	va_list ap;
 	int n;
 
+	/* fmt is the members of data; the braces are added here. */
+	data[0] = '{';
 	va_start(ap, fmt);
-	n = vsnprintf(data, sizeof(data), fmt, ap);
+	n = vsnprintf(data + 1, sizeof(data) - 2, fmt, ap);
 	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(data));
-	ingest_job_free(f->job);
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
-	n = snprintf(f->body, sizeof(f->body),
-	    "{\"events\":[{\"kind\":\"%s\",\"id\":\"e-1\",\"at\":%lld,"
-	    "\"data\":{%s}}]}",
-	    kind, (long long)NOW_MS, data);
-	assert_true(n > 0 && (size_t)n < sizeof(f->body));
-	assert_int_equal(events_from_json(&f->ctx, f->body, (size_t)n, f->job,
-	                     f->why, sizeof(f->why)),
-	    0);
-	assert_int_equal(f->job->nevents + f->job->nrejected, 1);
-	if (f->job->nrejected == 1)
-		return f->job->rejected[0].reason;
-	assert_non_null(f->job->events[0].parsed);
-	return NULL;
+	assert_true(n > 0 && (size_t)n < sizeof(data) - 2);
+	memcpy(data + 1 + n, "}", 2);
+	snprintf(at, sizeof(at), "%lld", (long long)NOW_MS);
+	return fixture_one(&f->ctx, &f->job, f->body, sizeof(f->body), f->why,
+	    sizeof(f->why), kind, "e-1", at, data);
 }
 
 /* Expect the event refused with a reason containing want. */

@@ -20,8 +20,7 @@
 
 #include <cmocka.h>
 
-#include "ids.h"
-#include "../../services/ingestd/ingestd.h"
+#include "ingestd_fixture.h"
 
 /* 2026-12-01T00:00:00+08:00 */
 #define NOW_MS INT64_C(1796054400000)
@@ -57,50 +56,19 @@ put_point(
 static int
 setup(void **state)
 {
-	static const char *const districts[] = {"370102", "370112"};
 	static const char *const sectors[] = {"gas", "hazchem"};
-	static const uint8_t all_hash[32] = {1}, gas_hash[32] = {2};
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct reg_enterprise e = {0};
-	struct reg_source s = {0};
 
 	assert_non_null(f);
-	f->reg = registry_new();
-	assert_int_equal(
-	    registry_set_reference(f->reg, districts, 2, sectors, 2), 0);
-	assert_int_equal(ids_uscc_generate(21, "370102", f->plant), 0);
-	assert_int_equal(ids_uscc_generate(22, "370112", f->other), 0);
-	assert_int_equal(ids_uscc_generate(23, "370112", f->fresh), 0);
-	memcpy(f->bad, f->fresh, sizeof(f->bad));
-	f->bad[17] = f->bad[17] == '0' ? '1' : '0';
-	memcpy(e.uscc, f->plant, sizeof(e.uscc));
-	e.district = 0;
-	e.sector = 1;
-	assert_int_equal(registry_put_enterprise(f->reg, &e), 0);
-	memcpy(e.uscc, f->other, sizeof(e.uscc));
-	e.district = 1;
-	e.sector = 0;
-	assert_int_equal(registry_put_enterprise(f->reg, &e), 0);
+	f->reg = fixture_city(sectors, 2, 21, f->plant, f->fresh, f->bad);
+	assert_int_equal(ids_uscc_generate(23, "370112", f->other), 0);
+	fixture_enterprise(f->reg, f->other, 1, 0);
 	put_point(f->reg, "LT-1", f->plant, 0, 1);
 	put_point(f->reg, "LT-2", f->plant, 0, 1);
 	put_point(f->reg, "GT-1", f->other, 1, 0);
-	snprintf(s.name, sizeof(s.name), "city");
-	s.all_districts = s.all_sectors = true;
-	assert_int_equal(registry_put_source(f->reg, &s, all_hash), 0);
-	memset(&s, 0, sizeof(s));
-	snprintf(s.name, sizeof(s.name), "gas-system");
-	s.all_districts = true;
-	s.sector_mask = 1;
-	assert_int_equal(registry_put_source(f->reg, &s, gas_hash), 0);
-	f->gas = registry_token(f->reg, gas_hash);
-
-	f->ctx.reg = f->reg;
-	f->ctx.source = registry_token(f->reg, all_hash);
-	f->ctx.now_ms = NOW_MS;
-	f->ctx.max_future_ms = 300000;
-	f->ctx.max_items = 50;
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
+	f->gas = fixture_source(f->reg, "gas-system", 2, 0, 1);
+	fixture_context(&f->ctx, f->reg, NOW_MS);
+	fixture_new_job(&f->job);
 	*state = f;
 	return 0;
 }
@@ -127,6 +95,7 @@ static int
 one(struct fixture *f, const char *kind, const char *fmt, ...)
 {
 	char data[12288];
+	const char *reason;
 	va_list ap;
 	int n;
 
@@ -134,24 +103,11 @@ one(struct fixture *f, const char *kind, const char *fmt, ...)
 	n = vsnprintf(data, sizeof(data), fmt, ap);
 	va_end(ap);
 	assert_true(n > 0 && (size_t)n < sizeof(data));
-	ingest_job_free(f->job);
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
-	n = snprintf(f->body, sizeof(f->body),
-	    "{\"events\":[{\"kind\":\"%s\",\"id\":\"x-1\","
-	    "\"at\":\"2026-11-30T10:00:00+08:00\",\"data\":%s}]}",
-	    kind, data);
-	assert_true(n > 0 && (size_t)n < sizeof(f->body));
-	assert_int_equal(events_from_json(&f->ctx, f->body, (size_t)n, f->job,
-	                     f->why, sizeof(f->why)),
-	    0);
-	if (f->job->nevents == 1) {
-		assert_int_equal(f->job->nrejected, 0);
-		assert_non_null(f->job->events[0].parsed);
+	reason = fixture_one(&f->ctx, &f->job, f->body, sizeof(f->body), f->why,
+	    sizeof(f->why), kind, "x-1", "\"2026-11-30T10:00:00+08:00\"", data);
+	if (reason == NULL)
 		return 0;
-	}
-	assert_int_equal(f->job->nrejected, 1);
-	snprintf(f->why, sizeof(f->why), "%s", f->job->rejected[0].reason);
+	snprintf(f->why, sizeof(f->why), "%s", reason);
 	return 1;
 }
 

@@ -19,8 +19,7 @@
 
 #include <cmocka.h>
 
-#include "ids.h"
-#include "../../services/ingestd/ingestd.h"
+#include "ingestd_fixture.h"
 
 /* 2026-11-30T00:00:00+08:00 */
 #define NOW_MS INT64_C(1795968000000)
@@ -41,45 +40,16 @@ struct fixture {
 static int
 setup(void **state)
 {
-	static const char *const districts[] = {"370102", "370112"};
 	static const char *const sectors[] = {"gas", "hazchem"};
-	static const uint8_t all_hash[32] = {1}, dist_hash[32] = {2};
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct reg_enterprise e = {0};
-	struct reg_source s = {0};
 
 	assert_non_null(f);
-	f->reg = registry_new();
-	assert_int_equal(
-	    registry_set_reference(f->reg, districts, 2, sectors, 2), 0);
-	assert_int_equal(ids_uscc_generate(21, "370102", f->known), 0);
-	assert_int_equal(ids_uscc_generate(22, "370112", f->fresh), 0);
-	memcpy(f->bad, f->fresh, sizeof(f->bad));
-	f->bad[17] = f->bad[17] == '0' ? '1' : '0';
-	memcpy(e.uscc, f->known, sizeof(e.uscc));
-	e.district = 0;
-	e.sector = 1;
-	assert_int_equal(registry_put_enterprise(f->reg, &e), 0);
-	snprintf(s.name, sizeof(s.name), "city");
-	s.all_districts = s.all_sectors = true;
-	assert_int_equal(registry_put_source(f->reg, &s, all_hash), 0);
-	memset(&s, 0, sizeof(s));
-	snprintf(s.name, sizeof(s.name), "licheng");
-	s.all_sectors = true;
-	s.district_mask = 2;
-	assert_int_equal(registry_put_source(f->reg, &s, dist_hash), 0);
-	f->city = registry_token(f->reg, all_hash);
-	f->d370112 = registry_token(f->reg, dist_hash);
-	assert_non_null(f->city);
+	f->reg = fixture_city(sectors, 2, 21, f->known, f->fresh, f->bad);
+	f->d370112 = fixture_source(f->reg, "licheng", 2, 2, 0);
 	assert_non_null(f->d370112);
-
-	f->ctx.reg = f->reg;
-	f->ctx.source = f->city;
-	f->ctx.now_ms = NOW_MS;
-	f->ctx.max_future_ms = 300000;
-	f->ctx.max_items = 50;
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
+	fixture_context(&f->ctx, f->reg, NOW_MS);
+	f->city = f->ctx.source;
+	fixture_new_job(&f->job);
 	*state = f;
 	return 0;
 }
@@ -103,18 +73,14 @@ static void
 send_events(struct fixture *f, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int rc;
 
-	ingest_job_free(f->job);
-	f->job = ingest_job_new(INGEST_JOB_EVENTS, "city");
-	assert_non_null(f->job);
+	fixture_new_job(&f->job);
 	va_start(ap, fmt);
-	n = vsnprintf(f->body, sizeof(f->body), fmt, ap);
+	rc = fixture_vsend(&f->ctx, f->job, f->body, sizeof(f->body), f->why,
+	    sizeof(f->why), fmt, ap);
 	va_end(ap);
-	assert_true(n > 0 && (size_t)n < sizeof(f->body));
-	assert_int_equal(events_from_json(&f->ctx, f->body, (size_t)n, f->job,
-	                     f->why, sizeof(f->why)),
-	    0);
+	assert_int_equal(rc, 0);
 }
 
 static const char *one(struct fixture *f, const char *kind, const char *datafmt,
@@ -128,6 +94,7 @@ static const char *
 one(struct fixture *f, const char *kind, const char *datafmt, ...)
 {
 	char data[12000];
+	const char *reason;
 	va_list ap;
 	int n;
 
@@ -135,14 +102,10 @@ one(struct fixture *f, const char *kind, const char *datafmt, ...)
 	n = vsnprintf(data, sizeof(data), datafmt, ap);
 	va_end(ap);
 	assert_true(n > 0 && (size_t)n < sizeof(data));
-	send_events(f,
-	    "{\"events\":[{\"kind\":\"%s\",\"id\":\"ev-1\","
-	    "\"at\":1795960000000,\"data\":%s}]}",
-	    kind, data);
-	assert_int_equal(f->job->nevents + f->job->nrejected, 1);
-	if (f->job->nrejected == 1)
-		return f->job->rejected[0].reason;
-	assert_non_null(f->job->events[0].parsed);
+	reason = fixture_one(&f->ctx, &f->job, f->body, sizeof(f->body), f->why,
+	    sizeof(f->why), kind, "ev-1", "1795960000000", data);
+	if (reason != NULL)
+		return reason;
 	assert_non_null(f->job->events[0].kind->apply);
 	assert_non_null(f->job->events[0].kind->free);
 	return NULL;
