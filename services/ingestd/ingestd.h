@@ -30,10 +30,11 @@
  *               the bus messages staged in it; ingestd_store.c their SQL
  *   main.c      the daemon spec, config table, init/drain/shutdown
  *
- * Threads: everything runs on the loop thread except writer.c's thread,
- * which owns its own store connection.  A job belongs to the loop thread
- * until writer_submit(), to the writer until it is handed back, and to the
- * loop again in its done callback, which frees it (ingest_job_free).
+ * Threads: everything runs on the loop thread except the writer's threads
+ * ([ingestd] writer_connections, each with its own store connection).  A
+ * job belongs to the loop thread until writer_submit(), to the writer until
+ * it is handed back, and to the loop again in its done callback, which
+ * frees it (ingest_job_free).
  */
 #ifndef ANQUAN_INGESTD_H
 #define ANQUAN_INGESTD_H

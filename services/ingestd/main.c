@@ -36,6 +36,7 @@ struct ingestd_cfg {
 	int64_t queue_max_items;
 	int64_t group_wait_ms;
 	int64_t group_max_items;
+	int64_t writer_connections;
 	int64_t max_items;
 	int64_t max_future_ms;
 	int64_t retention_ms;
@@ -55,6 +56,9 @@ static const struct cfg_key ingestd_keys[] = {
 	    "how long a group commit waits for more requests to join it"),
 	CFG_KEY_INT(struct ingestd_cfg, group_max_items, "group_max_items",
 	    "20000", 1, 1000000, 0, "a group commits once it holds this many"),
+	CFG_KEY_INT(struct ingestd_cfg, writer_connections,
+	    "writer_connections", "2", 1, 8, 0,
+	    "writer threads, each committing groups on its own connection"),
 	CFG_KEY_INT(struct ingestd_cfg, max_items, "max_items", "50000", 1,
 	    1000000, 0, "items in one request or batch; more is a 400"),
 	CFG_KEY_DURATION(struct ingestd_cfg, max_future_ms, "max_future", "5m",
@@ -181,6 +185,7 @@ ingestd_init(struct daemon *d, void *arg)
 	wopts.queue_max_items = (size_t)cfg.queue_max_items;
 	wopts.group_wait_us = cfg.group_wait_ms * 1000;
 	wopts.group_max_items = (size_t)cfg.group_max_items;
+	wopts.connections = (size_t)cfg.writer_connections;
 	wopts.store = &sopts;
 	wopts.metrics = daemon_metrics(d);
 	wopts.pub = pub;
@@ -227,9 +232,10 @@ ingestd_init(struct daemon *d, void *arg)
 	partitions_ev = start_timer(d, 24 * 3600 * 1000, on_partitions);
 	ensure_partitions(d);
 	log_info("ingest.ready", "queue_max_items=%lld group_wait_ms=%lld "
-	    "group_max_items=%lld pub=%s pull=%s",
+	    "group_max_items=%lld writer_connections=%lld pub=%s pull=%s",
 	    (long long)cfg.queue_max_items, (long long)cfg.group_wait_ms,
-	    (long long)cfg.group_max_items, sh->bus.ingestd_pub,
+	    (long long)cfg.group_max_items, (long long)cfg.writer_connections,
+	    sh->bus.ingestd_pub,
 	    sh->bus.ingest_pull);
 	return 0;
 }

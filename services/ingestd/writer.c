@@ -1,35 +1,40 @@
 /*
- * writer - ingestd's writer thread: a bounded queue and group commit.
+ * writer - ingestd's writer threads: a bounded queue and group commit.
  *
  * api.c and intake.c validate a request into a job on the loop thread and
- * hand it over with writer_submit().  The writer thread takes the first
- * job waiting, lets others join it for up to group_wait_us (or until the
- * group holds group_max_items), and makes the whole group durable in ONE
- * transaction on its own connection: readings by one COPY (the fast path)
- * or, when some were stored before (a retried batch), through a staging
- * table that tells new rows from duplicates; readings of unknown points
- * into quarantine; events deduplicated by (source, id) and applied by
- * their kind; and the group's bus messages staged in bus_log.  After the
- * COMMIT it hands the jobs and the bus producer back to the loop (a
- * mutex-protected list and event_active), where the committed hooks update
- * the registry, the messages are published and every job's done callback
- * answers.  So nothing is answered 202, and nothing published, before it
- * is on disk.
+ * hand it over with writer_submit().  The writer runs writer_connections
+ * threads, each with a store connection of its own, all taking from the
+ * one queue: a thread takes the first job waiting, lets others join it for
+ * up to group_wait_us (or until the group holds group_max_items), and
+ * makes the whole group durable in ONE transaction on its connection:
+ * readings by one COPY (the fast path) or, when some were stored before
+ * (a retried batch), through a staging table that tells new rows from
+ * duplicates; readings of unknown points into quarantine; events
+ * deduplicated by (source, id) and applied by their kind; and the group's
+ * bus messages staged in bus_log.  After the COMMIT it hands the jobs and
+ * the bus producer back to the loop (a mutex-protected list and
+ * event_active), where the committed hooks update the registry, the
+ * messages are published and every job's done callback answers.  So
+ * nothing is answered 202, and nothing published, before it is on disk.
+ * Groups of different threads commit in any order, but their bus messages
+ * reach the loop in the order of their streams' seqs (the tickets of
+ * struct writer).
  *
- * This file is the queue, the thread, the hand-back and the life cycle.
+ * This file is the queue, the threads, the hand-back and the life cycle.
  * The transaction of a group is in writer_group.c, the bus messages it
  * stages in writer_bus.c, the SQL in ingestd_store.c; writer_internal.h is
  * what the three writer files share.
  *
  * When the store is out of reach the group's jobs end INGEST_STORE_DOWN,
- * the writer says so (writer_store_up) and refuses new jobs, and the
- * thread probes the store until it answers again: recovery needs no
- * restart.  A group that fails for another reason is retried job by job,
- * so one bad job cannot sink the others.
+ * the writer says so (writer_store_up) and refuses new jobs, and every
+ * thread whose connection failed probes it until it answers again; the
+ * writer is up once all of them do: recovery needs no restart.  A group
+ * that fails for another reason is retried job by job, so one bad job
+ * cannot sink the others.
  *
- * Ownership: the queue, the thread and its store are the writer's; a job
- * is the writer's from writer_submit() until its done callback, which gets
- * it back on the loop thread.
+ * Ownership: the queue, the threads and their stores are the writer's; a
+ * job is the writer's from writer_submit() until its done callback, which
+ * gets it back on the loop thread.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -57,6 +62,8 @@ struct done_batch {
 	struct done_batch *next;
 	struct ingest_job *jobs; /* linked by job->next, in queue order */
 	struct bus_producer *prod;
+	uint64_t ticket; /* place in the bus order, when prod is set */
+	bool marker;	 /* a dropped ticket: nothing to hand back */
 };
 
 /* Bounds of the group size histogram, in items. */
@@ -79,8 +86,8 @@ maybe_drained(struct writer *w)
 	if (w->drain_cb == NULL || w->drain_called)
 		return;
 	pthread_mutex_lock(&w->mu);
-	idle = w->draining && w->qhead == NULL && !w->busy &&
-	    w->dhead == NULL;
+	idle = w->draining && w->qhead == NULL && w->nbusy == 0 &&
+	    w->dhead == NULL && w->held == NULL;
 	pthread_mutex_unlock(&w->mu);
 	if (idle) {
 		w->drain_called = true;
@@ -161,7 +168,8 @@ writer_submit(struct writer *w, struct ingest_job *job)
 	w->qtail = job;
 	w->qitems += items;
 	atomic_store(&w->depth, w->qitems);
-	pthread_cond_signal(&w->cv);
+	/* Wake the collecting thread, whichever it is. */
+	pthread_cond_broadcast(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	metrics_set(w->m_queue, (double)atomic_load(&w->depth));
 	return 0;
@@ -191,16 +199,100 @@ writer_drain(struct writer *w, void (*done)(void *), void *arg)
 	event_active(w->done_ev, EV_READ, 0);
 }
 
+/* --- the bus order and the hand-back ------------------------------------ */
+
+static void
+append_done(struct writer *w, struct done_batch *b)
+{
+	b->next = NULL;
+	if (w->dtail != NULL)
+		w->dtail->next = b;
+	else
+		w->dhead = b;
+	w->dtail = b;
+}
+
+/* Hold a ticketed batch in ticket order, then pass on to the loop every
+ * one whose predecessors all came back. */
+static void
+hold_ticketed(struct writer *w, struct done_batch *b)
+{
+	struct done_batch **pp = &w->held;
+
+	while (*pp != NULL && (*pp)->ticket < b->ticket)
+		pp = &(*pp)->next;
+	b->next = *pp;
+	*pp = b;
+	while (w->held != NULL && w->held->ticket == w->next_release) {
+		struct done_batch *r = w->held;
+
+		w->held = r->next;
+		w->next_release++;
+		if (r->marker)
+			free(r);
+		else
+			append_done(w, r);
+	}
+}
+
+uint64_t
+writer_take_ticket(struct writer *w)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&w->mu);
+	t = w->next_ticket++;
+	pthread_mutex_unlock(&w->mu);
+	return t;
+}
+
+void
+writer_drop_ticket(struct writer *w, uint64_t ticket)
+{
+	struct done_batch *b = calloc(1, sizeof(*b));
+
+	/* Without it the bus order would wait for this ticket forever. */
+	if (b == NULL)
+		log_fatal("ingest.oom", "what=done_batch");
+	b->ticket = ticket;
+	b->marker = true;
+	pthread_mutex_lock(&w->mu);
+	hold_ticketed(w, b);
+	pthread_mutex_unlock(&w->mu);
+	/* It may have let other threads' batches through. */
+	event_active(w->done_ev, EV_READ, 0);
+}
+
+void
+writer_conn_lost(struct writer_conn *c, const char *why)
+{
+	struct writer *w = c->w;
+	char q[320];
+	bool was_down;
+
+	pthread_mutex_lock(&w->mu);
+	if (!c->lost) {
+		c->lost = true;
+		w->nlost++;
+	}
+	was_down = atomic_exchange(&w->down, true);
+	pthread_mutex_unlock(&w->mu);
+	if (!was_down)
+		log_warn("ingest.store_down", "conn=%u error=%s", c->index,
+		    log_quote(q, sizeof(q), why));
+}
+
 /* Commit a group; if it fails for its content, each job on its own. */
 static void
-process(struct writer *w, struct ingest_job *jobs)
+process(struct writer_conn *c, struct ingest_job *jobs)
 {
+	struct writer *w = c->w;
 	struct done_batch *head = NULL, *tail = NULL;
 	struct writer_group g;
 	size_t *nrej = NULL;
 
-	w->groups++;
-	if (writer_group_init(w, &g, jobs) < 0 ||
+	c->groups++;
+	if (writer_group_init(c, &g, jobs) < 0 ||
 	    (nrej = calloc(g.njobs + 1, sizeof(*nrej))) == NULL) {
 		for (struct ingest_job *j = jobs; j != NULL; j = j->next) {
 			j->status = INGEST_FAILED;
@@ -222,7 +314,7 @@ process(struct writer *w, struct ingest_job *jobs)
 		log_fatal("ingest.oom", "what=done_batch");
 	head->jobs = jobs;
 	tail = head;
-	head->prod = writer_group_write(w, &g, nrej);
+	head->prod = writer_group_write(c, &g, nrej, &head->ticket);
 	if (g.njobs > 1 && g.jobs[0]->status == INGEST_FAILED) {
 		/* Split the group: every job alone, its own answer. */
 		for (size_t j = 0; j < g.njobs; j++) {
@@ -236,15 +328,16 @@ process(struct writer *w, struct ingest_job *jobs)
 			one.nevents = g.jobs[j]->nevents;
 			one.items = job_items(g.jobs[j]);
 			if (j == 0) {
-				head->prod =
-				    writer_group_write(w, &one, &nrej[j]);
+				head->prod = writer_group_write(
+				    c, &one, &nrej[j], &head->ticket);
 				continue;
 			}
 			tail->next = calloc(1, sizeof(*tail));
 			if (tail->next == NULL)
 				log_fatal("ingest.oom", "what=done_batch");
 			tail = tail->next;
-			tail->prod = writer_group_write(w, &one, &nrej[j]);
+			tail->prod = writer_group_write(
+			    c, &one, &nrej[j], &tail->ticket);
 		}
 		/* Each batch answers its own job: cut the chain. */
 		for (size_t j = 0; j < g.njobs; j++)
@@ -265,12 +358,16 @@ process(struct writer *w, struct ingest_job *jobs)
 	free(nrej);
 hand_back:
 	pthread_mutex_lock(&w->mu);
-	if (w->dtail != NULL)
-		w->dtail->next = head;
-	else
-		w->dhead = head;
-	w->dtail = tail;
-	w->busy = false;
+	while (head != NULL) {
+		struct done_batch *next = head->next;
+
+		if (head->prod != NULL)
+			hold_ticketed(w, head);
+		else
+			append_done(w, head);
+		head = next;
+	}
+	w->nbusy--;
 	pthread_mutex_unlock(&w->mu);
 	event_active(w->done_ev, EV_READ, 0);
 }
@@ -289,22 +386,44 @@ deadline_after_us(struct timespec *ts, int64_t us)
 	}
 }
 
-/* Try the store (writer thread): up again when it answers. */
+/* Try c's connection (its thread, mu not held): the writer is up again
+ * when this was the last connection lost. */
 static void
-probe(struct writer *w)
+probe(struct writer_conn *c)
 {
+	struct writer *w = c->w;
 	struct store_err err;
+	bool up = false;
 
-	if (store_exec(w->st, "SELECT 1", 0, NULL, NULL, &err) == 0) {
-		if (atomic_exchange(&w->down, false))
-			log_info("ingest.store_up", "note=\"accepting again\"");
-	} else {
+	if (store_exec(c->st, "SELECT 1", 0, NULL, NULL, &err) != 0) {
+		pthread_mutex_lock(&w->mu);
+		if (!c->lost) {
+			c->lost = true;
+			w->nlost++;
+		}
 		atomic_store(&w->down, true);
+		pthread_mutex_unlock(&w->mu);
+		return;
 	}
+	pthread_mutex_lock(&w->mu);
+	if (c->lost) {
+		c->lost = false;
+		w->nlost--;
+	}
+	if (w->nlost == 0)
+		up = atomic_exchange(&w->down, false);
+	pthread_mutex_unlock(&w->mu);
+	if (up)
+		log_info("ingest.store_up", "conn=%u note=\"accepting again\"",
+		    c->index);
 }
 
-/* Take a group from the queue (mu held): the first job, and whoever comes
- * within group_wait_us, up to group_max items. */
+/*
+ * Take a group from the queue (mu held): the first job, and whoever comes
+ * within group_wait_us, up to group_max items.  One thread collects at a
+ * time, so that jobs arriving meanwhile join its group rather than start
+ * small ones on the other threads; what it leaves goes to the next.
+ */
 static struct ingest_job *
 take_group(struct writer *w)
 {
@@ -313,6 +432,7 @@ take_group(struct writer *w)
 	size_t items = 0;
 	bool waited = false;
 
+	w->collecting = true;
 	deadline_after_us(&deadline, w->group_wait_us);
 	for (;;) {
 		while (w->qhead != NULL && items < w->group_max) {
@@ -340,6 +460,9 @@ take_group(struct writer *w)
 			waited = true;
 		}
 	}
+	w->collecting = false;
+	if (w->qhead != NULL)
+		pthread_cond_broadcast(&w->cv);
 	atomic_store(&w->depth, w->qitems);
 	return head;
 }
@@ -347,33 +470,36 @@ take_group(struct writer *w)
 static void *
 writer_main(void *arg)
 {
-	struct writer *w = arg;
+	struct writer_conn *c = arg;
+	struct writer *w = c->w;
 
-	probe(w);
+	probe(c);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct ingest_job *jobs;
 
-		while (w->qhead == NULL && !w->stopping) {
-			if (atomic_load(&w->down)) {
+		while (!w->stopping && (w->qhead == NULL || w->collecting)) {
+			if (c->lost) {
 				struct timespec ts;
 
 				deadline_after_us(&ts, PROBE_PERIOD_MS * 1000);
 				pthread_cond_timedwait(&w->cv, &w->mu, &ts);
 				pthread_mutex_unlock(&w->mu);
-				probe(w);
+				probe(c);
 				pthread_mutex_lock(&w->mu);
 			} else {
 				pthread_cond_wait(&w->cv, &w->mu);
 			}
 		}
-		if (w->qhead == NULL && w->stopping)
-			break;
+		if (w->qhead == NULL)
+			break; /* stopping, and nothing left */
 		jobs = take_group(w);
-		w->busy = true;
+		if (jobs == NULL)
+			continue;
+		w->nbusy++;
 		pthread_mutex_unlock(&w->mu);
 		metrics_set(w->m_queue, (double)atomic_load(&w->depth));
-		process(w, jobs);
+		process(c, jobs);
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
@@ -427,10 +553,9 @@ writer_new(struct event_base *base, const struct writer_opts *opts,
 	w->queue_max = opts->queue_max_items > 0 ? opts->queue_max_items : 1;
 	w->group_max = opts->group_max_items > 0 ? opts->group_max_items : 1;
 	w->group_wait_us = opts->group_wait_us;
+	w->nconns = opts->connections > 0 ? opts->connections : 1;
 	atomic_init(&w->depth, 0);
 	atomic_init(&w->down, false);
-	store_copy_buf_init(&w->rows);
-	store_copy_buf_init(&w->staged);
 	if (opts->store != NULL)
 		sopts = *opts->store;
 	sopts.application_name = "ingestd-writer";
@@ -441,15 +566,32 @@ writer_new(struct event_base *base, const struct writer_opts *opts,
 	pthread_condattr_destroy(&ca);
 	if (opts->metrics != NULL)
 		register_metrics(w, opts->metrics);
-	w->st = store_open(opts->conninfo, &sopts);
 	w->done_ev = event_new(base, -1, 0, on_done, w);
-	if (w->st == NULL || w->done_ev == NULL)
+	w->conns = calloc(w->nconns, sizeof(*w->conns));
+	if (w->done_ev == NULL || w->conns == NULL)
 		goto fail;
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		log_error("ingest.writer_thread", "error=%s", strerror(errno));
-		goto fail;
+	for (size_t i = 0; i < w->nconns; i++) {
+		struct writer_conn *c = &w->conns[i];
+
+		c->w = w;
+		c->index = (unsigned)i;
+		store_copy_buf_init(&c->rows);
+		store_copy_buf_init(&c->staged);
+		c->st = store_open(opts->conninfo, &sopts);
+		if (c->st == NULL)
+			goto fail;
 	}
-	w->thread_started = true;
+	for (size_t i = 0; i < w->nconns; i++) {
+		struct writer_conn *c = &w->conns[i];
+		int rc = pthread_create(&c->thread, NULL, writer_main, c);
+
+		if (rc != 0) {
+			log_error("ingest.writer_thread", "error=%s",
+			    strerror(rc));
+			goto fail;
+		}
+		c->thread_started = true;
+	}
 	return w;
 fail:
 	writer_free(w);
@@ -463,12 +605,17 @@ writer_free(struct writer *w)
 
 	if (w == NULL)
 		return;
-	if (w->thread_started) {
-		pthread_mutex_lock(&w->mu);
-		w->stopping = true;
-		pthread_cond_broadcast(&w->cv);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; w->conns != NULL && i < w->nconns; i++)
+		if (w->conns[i].thread_started)
+			pthread_join(w->conns[i].thread, NULL);
+	/* Every ticket came back with its thread's last group: none held. */
+	while ((b = w->held) != NULL) {
+		w->held = b->next;
+		append_done(w, b);
 	}
 	/*
 	 * When drain timed out: what committed is still published and
@@ -502,10 +649,15 @@ writer_free(struct writer *w)
 	}
 	if (w->done_ev != NULL)
 		event_free(w->done_ev);
-	store_close(w->st);
-	store_copy_buf_free(&w->rows);
-	store_copy_buf_free(&w->staged);
-	free(w->stored);
+	for (size_t i = 0; w->conns != NULL && i < w->nconns; i++) {
+		struct writer_conn *c = &w->conns[i];
+
+		store_close(c->st);
+		store_copy_buf_free(&c->rows);
+		store_copy_buf_free(&c->staged);
+		free(c->stored);
+	}
+	free(w->conns);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);

@@ -82,9 +82,10 @@ common_source(const char *cur, const char *src)
 
 /* One ReadingBatch per topic of the readings the group newly stored. */
 static int
-build_reading_msgs(struct writer *w, struct writer_group *g, struct busmsgs *m,
-    const char *batch_id)
+build_reading_msgs(struct writer_conn *c, struct writer_group *g,
+    struct busmsgs *m, const char *batch_id)
 {
+	struct writer *w = c->w;
 	int ntopics = registry_ntopics(w->reg);
 	size_t *start, nstored = 0;
 	const char **src;
@@ -98,7 +99,7 @@ build_reading_msgs(struct writer *w, struct writer_group *g, struct busmsgs *m,
 			const struct ingest_reading *r =
 			    &g->jobs[j]->readings[i];
 
-			if (!w->stored[k] || r->topic >= ntopics)
+			if (!c->stored[k] || r->topic >= ntopics)
 				continue;
 			start[r->topic + 1]++;
 			nstored++;
@@ -117,7 +118,7 @@ build_reading_msgs(struct writer *w, struct writer_group *g, struct busmsgs *m,
 			Anquan__Reading pr = ANQUAN__READING__INIT;
 			size_t at;
 
-			if (!w->stored[k] || r->topic >= ntopics)
+			if (!c->stored[k] || r->topic >= ntopics)
 				continue;
 			at = start[r->topic]++;
 			pr.point = (char *)r->point;
@@ -251,9 +252,10 @@ build_event_msgs(struct writer *w, struct writer_group *g, struct busmsgs *m,
 }
 
 int
-writer_bus_stage(struct writer *w, struct writer_group *g,
+writer_bus_stage(struct writer_conn *c, struct writer_group *g,
     struct bus_producer **prod, struct store_err *err)
 {
+	struct writer *w = c->w;
 	struct busmsgs m = {0};
 	char batch_id[48], why[256];
 	size_t cap;
@@ -271,11 +273,12 @@ writer_bus_stage(struct writer *w, struct writer_group *g,
 	m.eb = calloc(cap, sizeof(*m.eb));
 	m.names = calloc(cap, sizeof(*m.names));
 	m.parts = calloc(cap, sizeof(*m.parts));
-	snprintf(batch_id, sizeof(batch_id), "ingestd-%ld-%" PRIu64,
-	    (long)getpid(), w->groups);
+	/* Unique per group: the connection's number and its group count. */
+	snprintf(batch_id, sizeof(batch_id), "ingestd-%ld-%u-%" PRIu64,
+	    (long)getpid(), c->index, c->groups);
 	if (m.topics == NULL || m.envs == NULL || m.env_store == NULL ||
 	    m.rb == NULL || m.eb == NULL || m.names == NULL ||
-	    m.parts == NULL || build_reading_msgs(w, g, &m, batch_id) < 0 ||
+	    m.parts == NULL || build_reading_msgs(c, g, &m, batch_id) < 0 ||
 	    build_event_msgs(w, g, &m, batch_id) < 0) {
 		store_err_set(err, STORE_ERR_SQL, "53200", "out of memory");
 		goto out;
@@ -285,7 +288,7 @@ writer_bus_stage(struct writer *w, struct writer_group *g,
 		goto out;
 	}
 	*prod = bus_producer_new(w->pub, "ingestd");
-	conn = store_conn(w->st);
+	conn = store_conn(c->st);
 	if (*prod == NULL || conn == NULL) {
 		store_err_set(err, conn == NULL ? STORE_ERR_CONN : STORE_ERR_SQL,
 		    conn == NULL ? "08006" : "53200",

@@ -24,6 +24,8 @@
 # http_p50_ms, http_p99_ms, zmq_readings_per_s, copy_readings_per_s,
 # http_vs_copy, zmq_vs_copy and ingestd_rss_mib (peak, VmHWM).  Everything
 # it starts is stopped by pid at exit.  `make bench-ingest` runs it.
+# WRITER_CONNECTIONS=N in the environment sets ingestd's [ingestd]
+# writer_connections (else its default); the value used is printed.
 set -eu
 build=${1:?usage: tests/bench/ingest.sh BUILD [SECONDS] [CLIENTS] [WINDOW]}
 secs=${2:-10}
@@ -100,6 +102,8 @@ ingestd_pub = tcp://127.0.0.1:$pub_port
 [ingestd]
 http_listen = 127.0.0.1:$http_port
 EOF
+[ -z "${WRITER_CONNECTIONS:-}" ] ||
+	echo "writer_connections = $WRITER_CONNECTIONS" >>"$T/anquan.conf"
 "$BIN/ingestd" -d -f "$T/anquan.conf" >"$T/ingestd.log" 2>&1 &
 IPID=$!
 wait_until 20 "ingestd /healthz" curl -sf "http://127.0.0.1:$http_port/healthz"
@@ -107,6 +111,7 @@ wait_until 20 "ingestd /healthz" curl -sf "http://127.0.0.1:$http_port/healthz"
 echo "bench=ingest"
 echo "host_cpus=$(nproc)"
 echo "seconds=$secs"
+echo "writer_connections=$(sed -n 's/.*ingest\.ready.* writer_connections=\([0-9]*\).*/\1/p' "$T/ingestd.log" | head -n 1)"
 echo "points=$points"
 "$build/bench/ingest_load" setup "127.0.0.1:$http_port" "$token" "$points" \
     "$districts" "$sectors"

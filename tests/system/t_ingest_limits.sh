@@ -33,6 +33,8 @@ ingest_pull = tcp://127.0.0.1:$PULL_PORT
 [ingestd]
 http_listen = 127.0.0.1:$HTTP_PORT
 queue_max_items = $QMAX
+; one writer: the test holds it on a lock to fill the queue behind it
+writer_connections = 1
 registry_refresh = 300ms
 CONF
 U=http://127.0.0.1:$HTTP_PORT
