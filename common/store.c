@@ -121,16 +121,24 @@ store_err_set(struct store_err *err, enum store_err_kind kind,
 }
 
 void
+store_err_vsetf(struct store_err *err, enum store_err_kind kind,
+    const char *sqlstate, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	store_err_set(err, kind, sqlstate, msg);
+}
+
+void
 store_err_setf(struct store_err *err, enum store_err_kind kind,
     const char *sqlstate, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	store_err_vsetf(err, kind, sqlstate, fmt, ap);
 	va_end(ap);
-	store_err_set(err, kind, sqlstate, msg);
 }
 
 int

@@ -23,6 +23,7 @@
 #ifndef ANQUAN_STORE_H
 #define ANQUAN_STORE_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -107,6 +108,10 @@ void store_err_set(struct store_err *err, enum store_err_kind kind,
 void store_err_setf(struct store_err *err, enum store_err_kind kind,
     const char *sqlstate, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with a va_list, for callers that wrap it. */
+void store_err_vsetf(struct store_err *err, enum store_err_kind kind,
+    const char *sqlstate, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 
 /*
  * Judge a result obtained with store_conn() and raw libpq calls: 0 when it

@@ -105,6 +105,17 @@ kinds_form_exec(struct store *st, const char *sql, const struct upsert_form *f,
 /* --- field helpers: each returns 0, or -1 with why ------------------------ */
 
 int
+kinds_refuse(struct store_err *err, const char *sqlstate, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	store_err_vsetf(err, STORE_ERR_SQL, sqlstate, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
 kinds_why_json(const struct json_err *jerr, char *why, size_t whysize)
 {
 	snprintf(why, whysize, "data: %s", jerr->msg);

@@ -91,6 +91,14 @@ int kinds_generic_validate(const struct ingest_ctx *ctx, const cJSON *data,
     const char *kind, const char *const *required, char *why,
     size_t whysize);
 
+/*
+ * Refuse an event in apply: the reason a person can act on goes into err
+ * with sqlstate (55000 when the record's state does not allow it); returns
+ * -1, so `return kinds_refuse(err, "55000", ...)`.
+ */
+int kinds_refuse(struct store_err *err, const char *sqlstate,
+    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* A validator that checks only the required fields (the list after the
  * kind's name) with kinds_generic_validate(). */
 #define STORED_KIND(fn, kname, ...)                                          \

@@ -115,23 +115,6 @@ form_run(struct store *st, const char *sql, const char *source,
 	return store_exec(st, sql, i, p, out, err);
 }
 
-/* Refuse the event with a reason a person can act on. */
-static int refuse(struct store_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-refuse(struct store_err *err, const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	store_err_set(err, STORE_ERR_SQL, "55000", msg);
-	return -1;
-}
-
 /* --- resplist.uploaded
  * -------------------------------------------------------- */
 
@@ -414,14 +397,14 @@ equipment_apply(struct store *st, const char *source,
 	due = f->text + f->off[2];
 	if (timeutil_parse_date(due, &due_days) == 0 &&
 	    due_days <= timeutil_city_day(ev->at_ms))
-		return refuse(err,
+		return kinds_refuse(err, "55000",
 		    "equipment %s: next_due_on %s must come after the day of "
 		    "the inspection (the event's at)",
 		    code, due);
 	if (store_exec(st, equipment_registry_sql, 0, NULL, &res, err) < 0)
 		return -1;
 	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "equipment %s cannot be known: no special-equipment "
 		    "registry (table equipment) on this platform yet",
 		    code);
@@ -432,12 +415,12 @@ equipment_apply(struct store *st, const char *source,
 	        (const char *[]){code, source}, &res, err) < 0)
 		return -1;
 	if (PQntuples(res) == 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "equipment %s is not registered: send its "
 		    "equipment.upsert first",
 		    code);
 	else if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "equipment %s of enterprise %s is outside the scope of "
 		    "source %s",
 		    code, PQgetvalue(res, 0, 0), source);

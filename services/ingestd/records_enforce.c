@@ -332,24 +332,6 @@ fv(const struct upsert_form *f, int i)
 	return f->off[i] < 0 ? NULL : f->text + f->off[i];
 }
 
-/* Refuse the event with a reason a person can act on. */
-static int refuse(struct store_err *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-refuse(struct store_err *err, const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	/* object_not_in_prerequisite_state: the transition does not fit. */
-	store_err_set(err, STORE_ERR_SQL, "55000", msg);
-	return -1;
-}
-
 /* Is the department known?  0 yes, -1 refused or failed. */
 static int
 dept_known(struct store *st, const char *dept, struct store_err *err)
@@ -363,7 +345,7 @@ dept_known(struct store *st, const char *dept, struct store_err *err)
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0)
-		return refuse(err,
+		return kinds_refuse(err, "55000",
 		    "department %s is not a department of the city (see "
 		    "data/departments.csv)",
 		    dept);
@@ -561,7 +543,7 @@ accident_reported_apply(struct store *st, const char *source,
 	        &res, err) < 0)
 		return -1;
 	if (PQntuples(res) > 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "accident %s was already reported (event %s of source "
 		    "%s): send accident.updated to change it",
 		    fv(f, A_ID), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
@@ -604,7 +586,7 @@ accident_updated_apply(struct store *st, const char *source,
 	n = PQntuples(res);
 	PQclear(res);
 	if (n == 0)
-		return refuse(err,
+		return kinds_refuse(err, "55000",
 		    "accident %s was never reported: send accident.reported "
 		    "first",
 		    fv(f, A_ID));
@@ -712,7 +694,7 @@ inspection_apply(struct store *st, const char *source,
 	        1, (const char *[]){fv(f, I_ID)}, &res, err) < 0)
 		return -1;
 	if (PQntuples(res) > 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "inspection %s was already recorded (event %s of source "
 		    "%s)",
 		    fv(f, I_ID), PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0));
@@ -836,7 +818,7 @@ case_filed_apply(struct store *st, const char *source,
 	        &res, err) < 0)
 		return -1;
 	if (PQntuples(res) > 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "case %s was already filed (now %s, event %s of source "
 		    "%s)",
 		    fv(f, C_ID), PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 5),
@@ -851,12 +833,12 @@ case_filed_apply(struct store *st, const char *source,
 		        err) < 0)
 			return -1;
 		if (PQntuples(res) == 0)
-			rc = refuse(err,
+			rc = kinds_refuse(err, "55000",
 			    "inspection %s is not recorded: send its "
 			    "inspection.completed first",
 			    fv(f, C_INSPECTION));
 		else if (strcmp(PQgetvalue(res, 0, 0), fv(f, C_USCC)) != 0)
-			rc = refuse(err,
+			rc = kinds_refuse(err, "55000",
 			    "inspection %s was of enterprise %s, not of %s",
 			    fv(f, C_INSPECTION), PQgetvalue(res, 0, 0),
 			    fv(f, C_USCC));
@@ -891,17 +873,18 @@ case_same(
 	const char *id = fv(f, C_ID);
 
 	if (strcmp(PQgetvalue(res, 0, 1), fv(f, C_USCC)) != 0)
-		return refuse(err, "case %s is of enterprise %s, not of %s", id,
+		return kinds_refuse(err, "55000",
+		    "case %s is of enterprise %s, not of %s", id,
 		    PQgetvalue(res, 0, 1), fv(f, C_USCC));
 	if (strcmp(PQgetvalue(res, 0, 2), fv(f, C_DEPT)) != 0)
-		return refuse(err,
+		return kinds_refuse(err, "55000",
 		    "case %s was filed by department %s, not by %s", id,
 		    PQgetvalue(res, 0, 2), fv(f, C_DEPT));
 	if (fv(f, C_INSPECTION) != NULL &&
 	    (PQgetisnull(res, 0, 3) ||
 	        strcmp(PQgetvalue(res, 0, 3), fv(f, C_INSPECTION)) != 0))
-		return refuse(err, "case %s was filed on inspection %s, not %s",
-		    id,
+		return kinds_refuse(err, "55000",
+		    "case %s was filed on inspection %s, not %s", id,
 		    PQgetisnull(res, 0, 3) ? "(none)" : PQgetvalue(res, 0, 3),
 		    fv(f, C_INSPECTION));
 	return 0;
@@ -922,11 +905,12 @@ case_closed_apply(struct store *st, const char *source,
 	        &res, err) < 0)
 		return -1;
 	if (PQntuples(res) == 0)
-		rc = refuse(err,
+		rc = kinds_refuse(err, "55000",
 		    "case %s was never filed: send case.filed first",
 		    fv(f, C_ID));
 	else if (strcmp(PQgetvalue(res, 0, 0), "closed") == 0)
-		rc = refuse(err, "case %s is already closed", fv(f, C_ID));
+		rc = kinds_refuse(
+		    err, "55000", "case %s is already closed", fv(f, C_ID));
 	else
 		rc = case_same(f, res, err);
 	PQclear(res);

@@ -337,21 +337,6 @@ records_hazard_event_time(
 		snprintf(buf, TIMEUTIL_RFC3339_SIZE, "1970-01-01T00:00:00Z");
 }
 
-/* Fill err with our reason for a refusal; returns -1. */
-int
-records_hazard_refuse(
-    struct store_err *err, const char *state, const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	store_err_set(err, STORE_ERR_SQL, state, msg);
-	return -1;
-}
-
 /* A statement that must change one row: 0, or -1 (lost, which the row
  * lock makes impossible unless the schema changed under us). */
 int
@@ -362,7 +347,7 @@ records_hazard_one_row(PGresult *res, const char *what, struct store_err *err)
 	PQclear(res);
 	if (n == 1)
 		return 0;
-	return records_hazard_refuse(
+	return kinds_refuse(
 	    err, STATE_WRONG, "%s changed nothing", what);
 }
 
@@ -505,12 +490,12 @@ hazard_reported_apply(struct store *st, const char *source,
 		return -1;
 	if (PQntuples(res) != 1) {
 		PQclear(res);
-		return records_hazard_refuse(err, STATE_EXISTS,
+		return kinds_refuse(err, STATE_EXISTS,
 		    "hazard %.40s was reported at the same moment by another "
 		    "writer",
 		    f->id);
 	}
-	records_hazard_refuse(err, STATE_EXISTS,
+	kinds_refuse(err, STATE_EXISTS,
 	    "hazard %.40s was already reported (event %.40s of %.30s, now %s)",
 	    f->id, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 0),
 	    PQgetvalue(res, 0, 2));
@@ -553,11 +538,11 @@ hazard_lock(struct store *st, const char *source, const char *id,
 		return -1;
 	if (PQntuples(*res) == 0) {
 		PQclear(*res);
-		return records_hazard_refuse(
+		return kinds_refuse(
 		    err, STATE_WRONG, "hazard %.40s was never reported", id);
 	}
 	if (strcmp(PQgetvalue(*res, 0, HZ_SCOPE), "t") != 0) {
-		records_hazard_refuse(err, STATE_SCOPE,
+		kinds_refuse(err, STATE_SCOPE,
 		    "hazard %.40s is of enterprise %s (%s / %s), outside the "
 		    "scope of source %.30s",
 		    id, PQgetvalue(*res, 0, HZ_USCC),
@@ -638,7 +623,7 @@ hazard_rectified_apply(struct store *st, const char *source,
 		return -1;
 	status = PQgetvalue(res, 0, HZ_STATUS);
 	if (strcmp(status, "rectified") == 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "hazard %.40s is already rectified (at %s), awaiting "
 		    "verification",
 		    f->id, PQgetvalue(res, 0, HZ_RECTIFIED));
@@ -646,7 +631,7 @@ hazard_rectified_apply(struct store *st, const char *source,
 		return -1;
 	}
 	if (strcmp(status, "closed") == 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "hazard %.40s was closed at %s: it takes no more "
 		    "rectification",
 		    f->id, PQgetvalue(res, 0, HZ_CLOSED));
@@ -736,7 +721,7 @@ hazard_verified_apply(struct store *st, const char *source,
 		return -1;
 	status = PQgetvalue(res, 0, HZ_STATUS);
 	if (strcmp(status, "rectifying") == 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "hazard %.40s is not rectified yet: verification follows "
 		    "hazard.rectified",
 		    f->id);
@@ -744,7 +729,7 @@ hazard_verified_apply(struct store *st, const char *source,
 		return -1;
 	}
 	if (strcmp(status, "closed") == 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "hazard %.40s was already closed at %s", f->id,
 		    PQgetvalue(res, 0, HZ_CLOSED));
 		PQclear(res);

@@ -90,9 +90,6 @@ int records_hazard_get_enterprise(const struct ingest_ctx *ctx,
 /* The event's own time as a parameter. */
 void records_hazard_event_time(
     const struct ingest_event *ev, char buf[TIMEUTIL_RFC3339_SIZE]);
-/* Fill err with our reason for a refusal; returns -1. */
-int records_hazard_refuse(struct store_err *err, const char *state,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Clear res, a statement's result that must hold one row: 0, or -1 with
  * "<what> changed nothing". */
 int records_hazard_one_row(

@@ -335,7 +335,7 @@ operation_lock(struct store *st, const char *source, const char *id,
 		return 1;
 	}
 	if (strcmp(PQgetvalue(*res, 0, OP_SCOPE), "t") != 0) {
-		records_hazard_refuse(err, STATE_SCOPE,
+		kinds_refuse(err, STATE_SCOPE,
 		    "operation %.40s is of enterprise %s (%s / %s), outside "
 		    "the "
 		    "scope of source %.30s",
@@ -365,7 +365,7 @@ operation_rule_check(struct store *st, const struct records_hazard_form *f,
 	if (store_exec(st, operation_rule_sql, 3, p, &res, err) != 0)
 		return -1;
 	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), "t") == 0)
-		rc = records_hazard_refuse(err, STATE_WRONG,
+		rc = kinds_refuse(err, STATE_WRONG,
 		    "%s %s is valid for at most %s h, this one is planned for "
 		    "%s h",
 		    f->text + f->off[2], f->text + f->off[3],
@@ -401,12 +401,12 @@ records_operation_filed_apply(struct store *st, const char *source,
 	if (rc < 0)
 		return -1;
 	if (rc > 0)
-		return records_hazard_refuse(err, STATE_EXISTS,
+		return kinds_refuse(err, STATE_EXISTS,
 		    "operation %.40s was filed at the same moment by another "
 		    "writer",
 		    f->id);
 	if (strcmp(PQgetvalue(res, 0, OP_FILED), "t") == 0) {
-		records_hazard_refuse(err, STATE_EXISTS,
+		kinds_refuse(err, STATE_EXISTS,
 		    "operation %.40s was already filed (status %s)", f->id,
 		    PQgetvalue(res, 0, OP_STATUS));
 		PQclear(res);
@@ -415,7 +415,7 @@ records_operation_filed_apply(struct store *st, const char *source,
 	uscc = PQgetvalue(res, 0, OP_USCC);
 	if (!PQgetisnull(res, 0, OP_USCC) &&
 	    strcmp(uscc, f->text + f->off[1]) != 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s started as one of enterprise %s, filed "
 		    "for %s",
 		    f->id, uscc, f->text + f->off[1]);
@@ -540,21 +540,21 @@ records_operation_started_apply(struct store *st, const char *source,
 	status = PQgetvalue(res, 0, OP_STATUS);
 	given = f->off[1] < 0 ? NULL : f->text + f->off[1];
 	if (strcmp(status, "active") == 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s already started at %s", f->id,
 		    PQgetvalue(res, 0, OP_STARTED));
 		PQclear(res);
 		return -1;
 	}
 	if (strcmp(status, "finished") == 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s already finished at %s", f->id,
 		    PQgetvalue(res, 0, OP_FINISHED));
 		PQclear(res);
 		return -1;
 	}
 	if (given != NULL && strcmp(given, PQgetvalue(res, 0, OP_USCC)) != 0) {
-		records_hazard_refuse(err, STATE_WRONG,
+		kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s was filed for enterprise %s, not %s",
 		    f->id, PQgetvalue(res, 0, OP_USCC), given);
 		PQclear(res);
@@ -585,18 +585,18 @@ records_operation_finished_apply(struct store *st, const char *source,
 	if (rc < 0)
 		return -1;
 	if (rc > 0)
-		return records_hazard_refuse(err, STATE_WRONG,
+		return kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s was never filed nor started", f->id);
 	status = PQgetvalue(res, 0, OP_STATUS);
 	if (strcmp(status, "filed") == 0)
-		rc = records_hazard_refuse(err, STATE_WRONG,
+		rc = kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s was filed but never started", f->id);
 	else if (strcmp(status, "finished") == 0)
-		rc = records_hazard_refuse(err, STATE_WRONG,
+		rc = kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s already finished at %s", f->id,
 		    PQgetvalue(res, 0, OP_FINISHED));
 	else if (strcmp(PQgetvalue(res, 0, OP_AT_BEFORE_START), "t") == 0)
-		rc = records_hazard_refuse(err, STATE_WRONG,
+		rc = kinds_refuse(err, STATE_WRONG,
 		    "operation %.40s cannot finish before it started (at %s)",
 		    f->id, PQgetvalue(res, 0, OP_STARTED));
 	PQclear(res);
