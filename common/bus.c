@@ -726,8 +726,12 @@ bus_topic_valid(const char *topic, size_t len)
 int
 bus_payload_known(int payload_case)
 {
+	/* ack is not here: it is never sequenced (proto/README.md 3.1). */
 	return payload_case == ANQUAN__ENVELOPE__PAYLOAD_READINGS ||
-	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_EVENTS;
+	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_EVENTS ||
+	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_ALARM ||
+	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_RISK ||
+	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_WARNING;
 }
 
 const char *
@@ -738,6 +742,14 @@ bus_payload_name(int payload_case)
 		return "readings";
 	case ANQUAN__ENVELOPE__PAYLOAD_EVENTS:
 		return "events";
+	case ANQUAN__ENVELOPE__PAYLOAD_ALARM:
+		return "alarm";
+	case ANQUAN__ENVELOPE__PAYLOAD_RISK:
+		return "risk";
+	case ANQUAN__ENVELOPE__PAYLOAD_WARNING:
+		return "warning";
+	case ANQUAN__ENVELOPE__PAYLOAD_ACK:
+		return "ack";
 	case ANQUAN__ENVELOPE__PAYLOAD__NOT_SET:
 		return "none";
 	default:

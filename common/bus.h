@@ -318,6 +318,19 @@ struct bus_consumer_cfg {
 	int batch_max;                 /* live messages a txn [500] */
 	int page_rows;                 /* replay rows a txn [1000] */
 	struct bus_sock_opts sub_opts; /* the SUB socket's options */
+
+	/*
+	 * Optional transaction hooks, for a consumer that gathers its
+	 * handlers' effects and writes them once per transaction (riskd's
+	 * alarms and states).  before_commit runs inside the open
+	 * transaction after the batch's handlers, before the cursors: 0, or
+	 * -1 to roll the whole batch back.  after_commit runs once COMMIT
+	 * succeeded (publish what was staged), after_abort after a rollback
+	 * (forget what the batch did in memory).  arg is the consumer's.
+	 */
+	int (*before_commit)(PGconn *conn, void *arg);
+	void (*after_commit)(void *arg);
+	void (*after_abort)(void *arg);
 };
 
 /*

@@ -329,6 +329,8 @@ txn_abort(struct bus_consumer *c)
 	c->ntouched = 0;
 	c->in_txn = 0;
 	c->ctr->retries++;
+	if (c->cfg.after_abort != NULL)
+		c->cfg.after_abort(c->cfg.arg);
 	/* Give the store (or the handler's dependency) a resync period. */
 	c->hold_until = time(NULL) + (c->cfg.resync_ms + 999) / 1000;
 }
@@ -367,6 +369,14 @@ txn_commit(struct bus_consumer *c)
 	PGresult *res;
 	int ok;
 
+	if (c->cfg.before_commit != NULL &&
+	    c->cfg.before_commit(c->conn, c->cfg.arg) < 0) {
+		log_warn("bus.consumer.retry",
+		    "consumer=%s reason=\"the transaction hook failed\"",
+		    c->cfg.name);
+		txn_abort(c);
+		return -1;
+	}
 	for (size_t i = 0; i < c->ntouched; i++)
 		if (upsert_cursor(c, c->touched[i]) < 0) {
 			txn_abort(c);
@@ -395,6 +405,8 @@ txn_commit(struct bus_consumer *c)
 	c->in_txn = 0;
 	c->ctr->handled += c->txn_handled;
 	c->ctr->skipped += c->txn_skipped;
+	if (c->cfg.after_commit != NULL)
+		c->cfg.after_commit(c->cfg.arg);
 	return 0;
 }
 

@@ -1,0 +1,222 @@
+/*
+ * map - a string-keyed hash map and a pointer vector for riskd's model.
+ *
+ * The model holds up to a few hundred thousand points, looked up by code
+ * for every reading, so the map is open addressing with linear probing
+ * over a power-of-two table kept under 70 % full, and the key is borrowed
+ * from the value (the point owns its code) so an entry costs two words.
+ * Deletion uses backward shifting, so no tombstones pile up.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "riskd.h"
+
+struct rk_map_slot {
+	const char *key;
+	void *value;
+	uint32_t hash;
+};
+
+struct rk_map {
+	struct rk_map_slot *slot;
+	size_t size; /* power of two */
+	size_t count;
+};
+
+static uint32_t
+hash_key(const char *s)
+{
+	/* FNV-1a, 32 bits: short codes, well spread. */
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+struct rk_map *
+rk_map_new(void)
+{
+	struct rk_map *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->size = 64;
+	m->slot = calloc(m->size, sizeof(*m->slot));
+	if (m->slot == NULL) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+rk_map_free(struct rk_map *m, void (*free_fn)(void *))
+{
+	if (m == NULL)
+		return;
+	if (free_fn != NULL)
+		for (size_t i = 0; i < m->size; i++)
+			if (m->slot[i].key != NULL)
+				free_fn(m->slot[i].value);
+	free(m->slot);
+	free(m);
+}
+
+static size_t
+find(const struct rk_map *m, const char *key, uint32_t h)
+{
+	size_t mask = m->size - 1, i = h & mask;
+
+	while (m->slot[i].key != NULL) {
+		if (m->slot[i].hash == h && strcmp(m->slot[i].key, key) == 0)
+			return i;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+void *
+rk_map_get(const struct rk_map *m, const char *key)
+{
+	size_t i = find(m, key, hash_key(key));
+
+	return m->slot[i].key != NULL ? m->slot[i].value : NULL;
+}
+
+static int
+grow(struct rk_map *m)
+{
+	size_t nsize = m->size * 2;
+	struct rk_map_slot *ns = calloc(nsize, sizeof(*ns));
+
+	if (ns == NULL)
+		return -1;
+	for (size_t i = 0; i < m->size; i++) {
+		size_t j;
+
+		if (m->slot[i].key == NULL)
+			continue;
+		j = m->slot[i].hash & (nsize - 1);
+		while (ns[j].key != NULL)
+			j = (j + 1) & (nsize - 1);
+		ns[j] = m->slot[i];
+	}
+	free(m->slot);
+	m->slot = ns;
+	m->size = nsize;
+	return 0;
+}
+
+void *
+rk_map_put(struct rk_map *m, const char *key, void *value, int *err)
+{
+	uint32_t h = hash_key(key);
+	size_t i;
+	void *old;
+
+	*err = 0;
+	i = find(m, key, h);
+	if (m->slot[i].key != NULL) {
+		old = m->slot[i].value;
+		m->slot[i].key = key;
+		m->slot[i].value = value;
+		return old;
+	}
+	if ((m->count + 1) * 10 > m->size * 7) {
+		if (grow(m) < 0) {
+			*err = 1;
+			return NULL;
+		}
+		i = find(m, key, h);
+	}
+	m->slot[i].key = key;
+	m->slot[i].value = value;
+	m->slot[i].hash = h;
+	m->count++;
+	return NULL;
+}
+
+void *
+rk_map_del(struct rk_map *m, const char *key)
+{
+	size_t mask = m->size - 1, i = find(m, key, hash_key(key)), j;
+	void *old;
+
+	if (m->slot[i].key == NULL)
+		return NULL;
+	old = m->slot[i].value;
+	m->slot[i].key = NULL;
+	m->count--;
+	/* Shift back the entries that probed past the hole. */
+	j = i;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & mask;
+		if (m->slot[j].key == NULL)
+			break;
+		home = m->slot[j].hash & mask;
+		/* Move j into the hole unless its home lies in (i, j]. */
+		if ((j > i && (home <= i || home > j)) ||
+		    (j < i && (home <= i && home > j))) {
+			m->slot[i] = m->slot[j];
+			m->slot[j].key = NULL;
+			i = j;
+		}
+	}
+	return old;
+}
+
+size_t
+rk_map_count(const struct rk_map *m)
+{
+	return m->count;
+}
+
+void
+rk_map_each(
+    const struct rk_map *m, void (*fn)(void *value, void *arg), void *arg)
+{
+	for (size_t i = 0; i < m->size; i++)
+		if (m->slot[i].key != NULL)
+			fn(m->slot[i].value, arg);
+}
+
+int
+rk_vec_push(struct rk_vec *v, void *p)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 8;
+		void **nv = realloc(v->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = p;
+	return 0;
+}
+
+int
+rk_vec_remove(struct rk_vec *v, const void *p)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (v->v[i] == p) {
+			v->v[i] = v->v[--v->n];
+			return 1;
+		}
+	return 0;
+}
+
+void
+rk_vec_free(struct rk_vec *v)
+{
+	free(v->v);
+	v->v = NULL;
+	v->n = v->cap = 0;
+}
