@@ -43,12 +43,14 @@ CREATE INDEX alarms_uscc ON alarms (uscc, started_at);
 CREATE INDEX alarms_source ON alarms (hazard_source, started_at)
 	WHERE hazard_source IS NOT NULL;
 CREATE INDEX alarms_started ON alarms (started_at);
+CREATE INDEX alarms_point ON alarms (point, started_at);
+CREATE INDEX alarms_suppressed ON alarms (started_at) WHERE suppressed;
 
 -- What riskd must not forget of a point between readings: when each
 -- threshold condition began to hold (for the delay), what it reported as
--- suppressed, and the newest reading (written at most every state_flush,
--- so after a restart riskd checks the readings table before it calls a
--- point offline).  Times are epoch milliseconds, 0 for "not now".
+-- suppressed, and the newest reading (written at most every state_flush;
+-- after a start riskd counts offline from the start at the earliest).
+-- Times are epoch milliseconds, 0 for "not now".
 CREATE TABLE risk_point_states (
 	point		text PRIMARY KEY,
 	last_ts_ms	bigint NOT NULL DEFAULT 0,

@@ -9,7 +9,9 @@
  * silently ignored or turned into an empty list.  Codes are checked the
  * way ingest checks them (a USCC with its check character, a district
  * against the registry's code table), so a typo is told apart from a
- * record that does not exist.
+ * record that does not exist.  The checks and their texts are
+ * common/http_param.c's, shared with riskd's API; what is ingestd's own
+ * (the lists of words, the page and its cursor) is here.
  *
  * The statement then runs on the loop's store, synchronously: the loop
  * waits for it.  That is accepted because each statement is one bounded
@@ -22,19 +24,13 @@
  */
 #include "query.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <event2/http.h>
-
-#include "ids.h"
+#include "http_param.h"
 #include "ingestd.h"
 #include "json.h"
 #include "log.h"
-
-#define WHY_MAX 400
 
 /* "open" is every status but closed; a hazard reported is rectifying. */
 static const char *const hazard_statuses[] = {
@@ -144,208 +140,11 @@ bad:
 
 /* --- parameters ---------------------------------------------------------- */
 
-/* A value as it may appear in a message: short ones whole, else cut. */
-static const char *
-shown(const char *v, char *buf, size_t size)
-{
-	size_t n = strlen(v);
-
-	if (n < size)
-		return v;
-	n = size - 4;
-	/* Cut at a character boundary, not inside a UTF-8 sequence. */
-	while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
-		n--;
-	snprintf(buf, size, "%.*s...", (int)n, v);
-	return buf;
-}
-
-/* Percent-decode the key of a query pair into out ('+' is a space). */
-static void
-key_decode(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < size; i++) {
-		if (s[i] == '%' && i + 2 < len) {
-			char hex[3] = {s[i + 1], s[i + 2], '\0'};
-
-			out[o++] = (char)strtol(hex, NULL, 16);
-			i += 2;
-		} else
-			out[o++] = s[i] == '+' ? ' ' : s[i];
-	}
-	out[o] = '\0';
-}
-
-/*
- * Refuse a parameter the route does not take, and one given twice: the
- * dispatcher decoded and checked the query already, so this only looks at
- * the names.
- */
+/* The registry's answer for http_param_district(). */
 static int
-params_known(
-    struct http_req *r, const char *const *names, char *why, size_t whysize)
+district_known(const char *code, const void *arg)
 {
-	const struct evhttp_uri *uri =
-	    evhttp_request_get_evhttp_uri(http_req_evhttp(r));
-	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	char seen[HTTP_QUERY_MAX][64];
-	size_t nseen = 0;
-
-	if (q == NULL)
-		return 0;
-	while (*q != '\0') {
-		size_t len = strcspn(q, "&"), klen = strcspn(q, "=&");
-		char key[64], sb[40];
-		size_t i;
-
-		if (len > 0) {
-			key_decode(q, klen, key, sizeof(key));
-			for (i = 0; names[i] != NULL; i++)
-				if (strcmp(key, names[i]) == 0)
-					break;
-			if (names[i] == NULL) {
-				char list[200] = "";
-
-				for (size_t j = 0; names[j] != NULL; j++)
-					snprintf(list + strlen(list),
-					    sizeof(list) - strlen(list), "%s%s",
-					    j ? ", " : "", names[j]);
-				snprintf(why, whysize,
-				    "unknown parameter '%s': this route "
-				    "takes %s",
-				    shown(key, sb, sizeof(sb)), list);
-				return -1;
-			}
-			for (size_t j = 0; j < nseen; j++)
-				if (strcmp(seen[j], key) == 0) {
-					snprintf(why, whysize,
-					    "parameter '%s' is given more "
-					    "than once",
-					    key);
-					return -1;
-				}
-			if (nseen < HTTP_QUERY_MAX)
-				snprintf(
-				    seen[nseen++], sizeof(seen[0]), "%s", key);
-		}
-		q += len;
-		if (*q == '&')
-			q++;
-	}
-	return 0;
-}
-
-/* An optional parameter from a fixed list. */
-static int
-param_enum(struct http_req *r, const char *name, const char *const *allowed,
-    const char **out, char *why, size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char list[300] = "", sb[80];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	for (size_t i = 0; allowed[i] != NULL; i++)
-		if (strcmp(v, allowed[i]) == 0) {
-			*out = allowed[i];
-			return 0;
-		}
-	for (size_t i = 0; allowed[i] != NULL; i++)
-		snprintf(list + strlen(list), sizeof(list) - strlen(list),
-		    "%s%s", i ? ", " : "", allowed[i]);
-	snprintf(why, whysize, "parameter '%s' must be one of %s; got '%s'",
-	    name, list, shown(v, sb, sizeof(sb)));
-	return -1;
-}
-
-/* An optional flag: 1 or 0; *out stays -1 when absent. */
-static int
-param_flag(
-    struct http_req *r, const char *name, int *out, char *why, size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char sb[80];
-
-	*out = -1;
-	if (v == NULL)
-		return 0;
-	if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0) {
-		*out = v[0] - '0';
-		return 0;
-	}
-	snprintf(why, whysize, "parameter '%s' must be 1 or 0; got '%s'", name,
-	    shown(v, sb, sizeof(sb)));
-	return -1;
-}
-
-/* A decimal integer in lo..hi, digits only; 1 when given, 0 absent. */
-static int
-param_int(struct http_req *r, const char *name, long lo, long hi, long *out,
-    char *why, size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char sb[80], *end;
-	long n;
-
-	if (v == NULL)
-		return 0;
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n < lo ||
-	    n > hi) {
-		snprintf(why, whysize,
-		    "parameter '%s' must be a whole number from %ld to %ld; "
-		    "got '%s'",
-		    name, lo, hi, shown(v, sb, sizeof(sb)));
-		return -1;
-	}
-	*out = n;
-	return 1;
-}
-
-static int
-param_uscc(struct http_req *r, const char *name, const char **out, char *why,
-    size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char reason[IDS_REASON_SIZE], sb[40];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (ids_uscc_check(v, reason, sizeof(reason)) != 0) {
-		snprintf(why, whysize,
-		    "parameter '%s' is not a valid unified social credit "
-		    "code ('%s': %s)",
-		    name, shown(v, sb, sizeof(sb)), reason);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-param_district(struct http_req *r, struct query *q, const char **out, char *why,
-    size_t whysize)
-{
-	const char *v = http_req_query(r, "district");
-	char sb[40];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!ids_gb2260_ok(v) || registry_district(q->reg, v) < 0) {
-		snprintf(why, whysize,
-		    "parameter 'district' must be the 6-digit code of one of "
-		    "the city's districts (data/districts.csv); got '%s'",
-		    shown(v, sb, sizeof(sb)));
-		return -1;
-	}
-	*out = v;
-	return 0;
+	return registry_district(arg, code) >= 0;
 }
 
 static int
@@ -356,7 +155,8 @@ param_page(
 	const char *cursor = http_req_query(r, "cursor");
 
 	memset(page, 0, sizeof(*page));
-	if (param_int(r, "limit", 1, QUERY_LIMIT_MAX, &limit, why, whysize) < 0)
+	if (http_param_int(
+	        r, "limit", 1, QUERY_LIMIT_MAX, &limit, why, whysize) != 0)
 		return -1;
 	page->limit = (int)limit;
 	if (cursor != NULL)
@@ -365,16 +165,6 @@ param_page(
 }
 
 /* --- answers ------------------------------------------------------------- */
-
-static void
-bad_request(struct http_req *r, const char *why)
-{
-	char q[WHY_MAX + 40];
-
-	log_info("query.refused", "id=%s path=%s why=%s", http_req_id(r),
-	    http_req_path(r), log_quote(q, sizeof(q), why));
-	http_reply_error(r, 400, "bad_parameter", "%s", why);
-}
 
 /*
  * Answer from a store call: the JSON as PostgreSQL made it, 404 for an
@@ -429,22 +219,16 @@ get_enterprise(struct http_req *r, void *arg)
 {
 	static const char *const names[] = {NULL};
 	struct query *q = arg;
-	const char *uscc = http_req_param(r, "uscc");
-	char why[WHY_MAX], reason[IDS_REASON_SIZE], sb[40], msg[200];
+	char why[HTTP_PARAM_WHY_SIZE], msg[200];
 	struct store_err err;
-	const char *json = NULL;
+	const char *uscc, *json = NULL;
 	PGresult *res = NULL;
 	int rc;
 
-	if (params_known(r, names, why, sizeof(why)) != 0) {
-		bad_request(r, why);
-		return;
-	}
-	if (ids_uscc_check(uscc, reason, sizeof(reason)) != 0) {
-		snprintf(why, sizeof(why),
-		    "'%s' is not a valid unified social credit code: %s",
-		    shown(uscc, sb, sizeof(sb)), reason);
-		bad_request(r, why);
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_check_uscc(NULL, http_req_param(r, "uscc"), &uscc, why,
+	        sizeof(why)) != 0) {
+		http_param_refuse(r, "query.refused", why);
 		return;
 	}
 	rc = query_store_enterprise(q->store, uscc, &res, &json, &err);
@@ -463,20 +247,21 @@ get_hazards(struct http_req *r, void *arg)
 	struct query_page page;
 	struct store_err err;
 	const char *json = NULL;
-	char why[WHY_MAX];
+	char why[HTTP_PARAM_WHY_SIZE];
 	PGresult *res = NULL;
 	int rc;
 
-	if (params_known(r, names, why, sizeof(why)) != 0 ||
-	    param_enum(r, "status", hazard_statuses, &f.status, why,
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_enum(r, "status", hazard_statuses, &f.status, why,
 	        sizeof(why)) != 0 ||
-	    param_enum(r, "level", hazard_levels, &f.level, why, sizeof(why)) !=
-	        0 ||
-	    param_district(r, q, &f.district, why, sizeof(why)) != 0 ||
-	    param_uscc(r, "uscc", &f.uscc, why, sizeof(why)) != 0 ||
-	    param_flag(r, "overdue", &f.overdue, why, sizeof(why)) != 0 ||
+	    http_param_enum(
+	        r, "level", hazard_levels, &f.level, why, sizeof(why)) != 0 ||
+	    http_param_district(r, "district", district_known, q->reg,
+	        &f.district, why, sizeof(why)) != 0 ||
+	    http_param_uscc(r, "uscc", &f.uscc, why, sizeof(why)) != 0 ||
+	    http_param_flag(r, "overdue", &f.overdue, why, sizeof(why)) != 0 ||
 	    param_page(r, &page, why, sizeof(why)) != 0) {
-		bad_request(r, why);
+		http_param_refuse(r, "query.refused", why);
 		return;
 	}
 	rc = query_store_hazards(q->store, &f, &page, &res, &json, &err);
@@ -493,17 +278,17 @@ get_operations(struct http_req *r, void *arg)
 	struct query_page page;
 	struct store_err err;
 	const char *json = NULL;
-	char why[WHY_MAX];
+	char why[HTTP_PARAM_WHY_SIZE];
 	PGresult *res = NULL;
 	int rc;
 
-	if (params_known(r, names, why, sizeof(why)) != 0 ||
-	    param_flag(r, "active", &f.active, why, sizeof(why)) != 0 ||
-	    param_uscc(r, "uscc", &f.uscc, why, sizeof(why)) != 0 ||
-	    param_enum(r, "type", operation_types, &f.type, why, sizeof(why)) !=
-	        0 ||
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_flag(r, "active", &f.active, why, sizeof(why)) != 0 ||
+	    http_param_uscc(r, "uscc", &f.uscc, why, sizeof(why)) != 0 ||
+	    http_param_enum(
+	        r, "type", operation_types, &f.type, why, sizeof(why)) != 0 ||
 	    param_page(r, &page, why, sizeof(why)) != 0) {
-		bad_request(r, why);
+		http_param_refuse(r, "query.refused", why);
 		return;
 	}
 	rc = query_store_operations(q->store, &f, &page, &res, &json, &err);
@@ -520,18 +305,20 @@ get_accidents(struct http_req *r, void *arg)
 	struct query_page page;
 	struct store_err err;
 	const char *json = NULL;
-	char why[WHY_MAX];
+	char why[HTTP_PARAM_WHY_SIZE];
 	PGresult *res = NULL;
 	long year = 0;
 	int rc;
 
-	if (params_known(r, names, why, sizeof(why)) != 0 ||
-	    param_int(r, "year", 1949, 2200, &year, why, sizeof(why)) < 0 ||
-	    param_district(r, q, &f.district, why, sizeof(why)) != 0 ||
-	    param_enum(
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_int(r, "year", 1949, 2200, &year, why, sizeof(why)) !=
+	        0 ||
+	    http_param_district(r, "district", district_known, q->reg,
+	        &f.district, why, sizeof(why)) != 0 ||
+	    http_param_enum(
 	        r, "grade", accident_grades, &f.grade, why, sizeof(why)) != 0 ||
 	    param_page(r, &page, why, sizeof(why)) != 0) {
-		bad_request(r, why);
+		http_param_refuse(r, "query.refused", why);
 		return;
 	}
 	f.year = (int)year;

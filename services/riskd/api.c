@@ -29,9 +29,10 @@
  * listed, more says that limit cut the list.  The routes need no token:
  * riskd listens on the loopback by default and keeps no token registry.
  *
- * Every query parameter is checked before anything is read, as ingestd's
- * read routes do: one the route does not take, one given twice or a bad
- * value is a 400 "bad_parameter" whose message names it.  Times are RFC
+ * Every query parameter is checked before anything is read, with the
+ * checks ingestd's read routes use (common/http_param.c): one the route
+ * does not take, one given twice or a bad value is a 400 "bad_parameter"
+ * whose message names it.  Times are RFC
  * 3339 in the city's +08:00, printed as PostgreSQL prints a timestamptz
  * (the fraction only when not zero), so the model's times and the store's
  * look alike; epoch ms 0 is null, as is a number that is absent (NaN).
@@ -41,16 +42,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/http.h>
-
 #include "api_store.h"
+#include "http_param.h"
 #include "ids.h"
 #include "json.h"
 #include "log.h"
 #include "riskd.h"
 #include "timeutil.h"
 
-#define WHY_MAX 400
 /* Longest monitoring point code (points.code in 0002_registry.sql). */
 #define POINT_CODE_MAX_CHARS 128
 /* Enterprises named in a 409 for an ambiguous risk point code. */
@@ -65,201 +64,6 @@ api_set(struct riskd *r)
 }
 
 /* --- parameters ---------------------------------------------------------- */
-
-/* A value as it may appear in a message: short ones whole, else cut. */
-static const char *
-shown(const char *v, char *buf, size_t size)
-{
-	size_t n = strlen(v);
-
-	if (n < size)
-		return v;
-	n = size - 4;
-	/* Cut at a character boundary, not inside a UTF-8 sequence. */
-	while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
-		n--;
-	snprintf(buf, size, "%.*s...", (int)n, v);
-	return buf;
-}
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode the key of a query pair into out ('+' is a space). */
-static void
-key_decode(const char *s, size_t len, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < size; i++) {
-		int hi, lo;
-
-		if (s[i] == '%' && i + 2 < len &&
-		    (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
-			out[o++] = (char)(hi * 16 + lo);
-			i += 2;
-		} else
-			out[o++] = s[i] == '+' ? ' ' : s[i];
-	}
-	out[o] = '\0';
-}
-
-/*
- * Refuse a parameter the route does not take, and one given twice.  The
- * dispatcher has decoded and checked the query (escapes, UTF-8), and
- * http_req_query() gives only the first of a name, so the names are
- * looked at here in the raw query.
- */
-static int
-params_known(
-    struct http_req *r, const char *const *names, char *why, size_t whysize)
-{
-	const struct evhttp_uri *uri =
-	    evhttp_request_get_evhttp_uri(http_req_evhttp(r));
-	const char *q = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
-	char seen[HTTP_QUERY_MAX][64];
-	size_t nseen = 0;
-
-	if (q == NULL)
-		return 0;
-	while (*q != '\0') {
-		size_t len = strcspn(q, "&"), klen = strcspn(q, "=&");
-		char key[64] = {0}, sb[40];
-		size_t i;
-
-		if (len > 0) {
-			key_decode(q, klen, key, sizeof(key));
-			for (i = 0; names[i] != NULL; i++)
-				if (strcmp(key, names[i]) == 0)
-					break;
-			if (names[i] == NULL) {
-				char list[200] = "";
-
-				for (size_t j = 0; names[j] != NULL; j++)
-					snprintf(list + strlen(list),
-					    sizeof(list) - strlen(list), "%s%s",
-					    j ? ", " : "", names[j]);
-				snprintf(why, whysize,
-				    "unknown parameter '%s': this route "
-				    "takes %s",
-				    shown(key, sb, sizeof(sb)),
-				    list[0] != '\0' ? list : "none");
-				return -1;
-			}
-			for (size_t j = 0; j < nseen; j++)
-				if (strcmp(seen[j], key) == 0) {
-					snprintf(why, whysize,
-					    "parameter '%s' is given more "
-					    "than once",
-					    key);
-					return -1;
-				}
-			if (nseen < HTTP_QUERY_MAX)
-				snprintf(
-				    seen[nseen++], sizeof(seen[0]), "%s", key);
-		}
-		q += len;
-		if (*q == '&')
-			q++;
-	}
-	return 0;
-}
-
-/* An optional flag: 1 or 0; *out stays -1 when absent. */
-static int
-param_flag(
-    struct http_req *r, const char *name, int *out, char *why, size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char sb[80];
-
-	*out = -1;
-	if (v == NULL)
-		return 0;
-	if (strcmp(v, "1") == 0 || strcmp(v, "0") == 0) {
-		*out = v[0] - '0';
-		return 0;
-	}
-	snprintf(why, whysize, "parameter '%s' must be 1 or 0; got '%s'", name,
-	    shown(v, sb, sizeof(sb)));
-	return -1;
-}
-
-/* A decimal integer in lo..hi, digits only; *out untouched when absent. */
-static int
-param_int(struct http_req *r, const char *name, long lo, long hi, int *out,
-    char *why, size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char sb[80];
-	long n = 0;
-	size_t i;
-
-	if (v == NULL)
-		return 0;
-	for (i = 0; v[i] >= '0' && v[i] <= '9' && i < 9; i++)
-		n = n * 10 + (v[i] - '0');
-	if (i == 0 || v[i] != '\0' || n < lo || n > hi) {
-		snprintf(why, whysize,
-		    "parameter '%s' must be a whole number from %ld to %ld; "
-		    "got '%s'",
-		    name, lo, hi, shown(v, sb, sizeof(sb)));
-		return -1;
-	}
-	*out = (int)n;
-	return 0;
-}
-
-static int
-param_uscc(struct http_req *r, const char *name, const char **out, char *why,
-    size_t whysize)
-{
-	const char *v = http_req_query(r, name);
-	char reason[IDS_REASON_SIZE], sb[40];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (ids_uscc_check(v, reason, sizeof(reason)) != 0) {
-		snprintf(why, whysize,
-		    "parameter '%s' is not a valid unified social credit "
-		    "code ('%s': %s)",
-		    name, shown(v, sb, sizeof(sb)), reason);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-static int
-param_district(struct http_req *r, const char **out, char *why, size_t whysize)
-{
-	const char *v = http_req_query(r, "district");
-	char sb[40];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	if (!ids_gb2260_ok(v)) {
-		snprintf(why, whysize,
-		    "parameter 'district' must be a 6-digit GB/T 2260 "
-		    "district code (data/districts.csv); got '%s'",
-		    shown(v, sb, sizeof(sb)));
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
 
 /* A point code as points.code allows: 1..128 characters, no space (the
  * dispatcher has refused control characters and invalid UTF-8). */
@@ -283,47 +87,14 @@ param_point(struct http_req *r, const char **out, char *why, size_t whysize)
 		snprintf(why, whysize,
 		    "parameter 'point' must be a monitoring point code of 1 "
 		    "to %d characters without spaces; got '%s'",
-		    POINT_CODE_MAX_CHARS, shown(v, sb, sizeof(sb)));
+		    POINT_CODE_MAX_CHARS, http_param_shown(v, sb, sizeof(sb)));
 		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-static int
-param_kind(struct http_req *r, const char **out, char *why, size_t whysize)
-{
-	static const char *const kinds[] = {
-	    "H", "HH", "L", "LL", "offline", "fault", NULL};
-	const char *v = http_req_query(r, "kind");
-	char sb[40];
-
-	*out = NULL;
-	if (v == NULL)
-		return 0;
-	for (size_t i = 0; kinds[i] != NULL; i++)
-		if (strcmp(v, kinds[i]) == 0) {
-			*out = kinds[i];
-			return 0;
-		}
-	snprintf(why, whysize,
-	    "parameter 'kind' must be one of H, HH, L, LL, offline, fault; "
-	    "got '%s'",
-	    shown(v, sb, sizeof(sb)));
-	return -1;
-}
-
 /* --- answers ------------------------------------------------------------- */
-
-static void
-bad_request(struct http_req *r, const char *why)
-{
-	char q[WHY_MAX + 40];
-
-	log_info("api.refused", "id=%s path=%s why=%s", http_req_id(r),
-	    http_req_path(r), log_quote(q, sizeof(q), why));
-	http_reply_error(r, 400, "bad_parameter", "%s", why);
-}
 
 /*
  * The model routes answer only from a model that matches the store: not
@@ -476,11 +247,11 @@ get_point(struct http_req *r, void *arg)
 	const struct rk_point *p;
 	const struct alarm_params *pp;
 	struct json_out w;
-	char why[WHY_MAX], sb[80];
+	char why[HTTP_PARAM_WHY_SIZE], sb[80];
 
 	(void)arg;
-	if (params_known(r, names, why, sizeof(why)) != 0) {
-		bad_request(r, why);
+	if (http_param_known(r, names, why, sizeof(why)) != 0) {
+		http_param_refuse(r, "api.refused", why);
 		return;
 	}
 	if (model_unready(r))
@@ -489,7 +260,7 @@ get_point(struct http_req *r, void *arg)
 		http_reply_error(r, 404, "not_found",
 		    "no monitoring point '%s' is registered (point.upsert adds "
 		    "it)",
-		    shown(code, sb, sizeof(sb)));
+		    http_param_shown(code, sb, sizeof(sb)));
 		return;
 	}
 	pp = &p->params;
@@ -549,28 +320,34 @@ get_alarms(struct http_req *r, void *arg)
 {
 	static const char *const names[] = {"open", "suppressed", "uscc",
 	    "district", "point", "kind", "limit", NULL};
-	struct api_alarm_filter f = {.limit = API_ALARMS_LIMIT_DEFAULT};
+	static const char *const kinds[] = {
+	    "H", "HH", "L", "LL", "offline", "fault", NULL};
+	struct api_alarm_filter f = {0};
+	long limit = API_ALARMS_LIMIT_DEFAULT;
 	struct store_err err;
 	const char *json = NULL;
 	PGresult *res = NULL;
-	char why[WHY_MAX], q[300];
+	char why[HTTP_PARAM_WHY_SIZE], q[300];
 
 	(void)arg;
-	if (params_known(r, names, why, sizeof(why)) != 0 ||
-	    param_flag(r, "open", &f.open, why, sizeof(why)) != 0 ||
-	    param_flag(r, "suppressed", &f.suppressed, why, sizeof(why)) != 0 ||
-	    param_uscc(r, "uscc", &f.uscc, why, sizeof(why)) != 0 ||
-	    param_district(r, &f.district, why, sizeof(why)) != 0 ||
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_flag(r, "open", &f.open, why, sizeof(why)) != 0 ||
+	    http_param_flag(r, "suppressed", &f.suppressed, why, sizeof(why)) !=
+	        0 ||
+	    http_param_uscc(r, "uscc", &f.uscc, why, sizeof(why)) != 0 ||
+	    http_param_district(r, "district", NULL, NULL, &f.district, why,
+	        sizeof(why)) != 0 ||
 	    param_point(r, &f.point, why, sizeof(why)) != 0 ||
-	    param_kind(r, &f.kind, why, sizeof(why)) != 0 ||
-	    param_int(r, "limit", 1, API_ALARMS_LIMIT_MAX, &f.limit, why,
+	    http_param_enum(r, "kind", kinds, &f.kind, why, sizeof(why)) != 0 ||
+	    http_param_int(r, "limit", 1, API_ALARMS_LIMIT_MAX, &limit, why,
 	        sizeof(why)) != 0) {
-		bad_request(r, why);
+		http_param_refuse(r, "api.refused", why);
 		return;
 	}
+	f.limit = (int)limit;
 	if (f.open == 1 && f.suppressed == 1) {
 		/* Said rather than answered with an always empty list. */
-		bad_request(r,
+		http_param_refuse(r, "api.refused",
 		    "parameters 'open=1' and 'suppressed=1' exclude each "
 		    "other: a suppressed record is never open (it is closed "
 		    "when written); ask for one or the other");
@@ -651,12 +428,12 @@ get_source(struct http_req *r, void *arg)
 	const struct rk_source *s;
 	const struct source_grade *g;
 	struct json_out w;
-	char why[WHY_MAX], sb[80];
+	char why[HTTP_PARAM_WHY_SIZE], sb[80];
 	size_t offline = 0;
 
 	(void)arg;
-	if (params_known(r, names, why, sizeof(why)) != 0) {
-		bad_request(r, why);
+	if (http_param_known(r, names, why, sizeof(why)) != 0) {
+		http_param_refuse(r, "api.refused", why);
 		return;
 	}
 	if (model_unready(r))
@@ -665,7 +442,7 @@ get_source(struct http_req *r, void *arg)
 		http_reply_error(r, 404, "not_found",
 		    "no major hazard source '%s' is registered "
 		    "(hazard_source.upsert adds it)",
-		    shown(code, sb, sizeof(sb)));
+		    http_param_shown(code, sb, sizeof(sb)));
 		return;
 	}
 	g = &s->grade;
@@ -776,12 +553,12 @@ static void
 ambiguous(struct http_req *r, const struct rp_matches *m)
 {
 	struct json_out w;
-	char msg[WHY_MAX + 200], sb[80];
+	char msg[HTTP_PARAM_WHY_SIZE + 200], sb[80];
 	size_t len;
 
 	len = (size_t)snprintf(msg, sizeof(msg),
 	    "risk point code '%s' exists at %zu enterprises (",
-	    shown(m->code, sb, sizeof(sb)), m->n);
+	    http_param_shown(m->code, sb, sizeof(sb)), m->n);
 	for (size_t i = 0; i < m->nshown && len < sizeof(msg); i++) {
 		const struct rk_ent *e = m->shown[i]->ent;
 
@@ -854,12 +631,12 @@ get_risk_point(struct http_req *r, void *arg)
 	const struct rk_rpoint *rp;
 	const char *uscc;
 	struct json_out w;
-	char why[WHY_MAX], sb[80];
+	char why[HTTP_PARAM_WHY_SIZE], sb[80];
 
 	(void)arg;
-	if (params_known(r, names, why, sizeof(why)) != 0 ||
-	    param_uscc(r, "uscc", &uscc, why, sizeof(why)) != 0) {
-		bad_request(r, why);
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_uscc(r, "uscc", &uscc, why, sizeof(why)) != 0) {
+		http_param_refuse(r, "api.refused", why);
 		return;
 	}
 	if (model_unready(r))
@@ -873,7 +650,7 @@ get_risk_point(struct http_req *r, void *arg)
 			http_reply_error(r, 404, "not_found",
 			    "enterprise %s has no risk point '%s' "
 			    "(risk_point.upsert adds it)",
-			    uscc, shown(code, sb, sizeof(sb)));
+			    uscc, http_param_shown(code, sb, sizeof(sb)));
 			return;
 		}
 	} else {
@@ -884,7 +661,7 @@ get_risk_point(struct http_req *r, void *arg)
 			http_reply_error(r, 404, "not_found",
 			    "no enterprise has a risk point '%s' "
 			    "(risk_point.upsert adds it)",
-			    shown(code, sb, sizeof(sb)));
+			    http_param_shown(code, sb, sizeof(sb)));
 			return;
 		}
 		if (m.n > 1) {
@@ -931,22 +708,17 @@ static void
 get_enterprise_risk(struct http_req *r, void *arg)
 {
 	static const char *const names[] = {NULL};
-	const char *uscc = http_req_param(r, "uscc");
+	const char *uscc;
 	const struct rk_ent *e;
 	const struct ent_risk *k;
 	struct json_out w;
-	char why[WHY_MAX], reason[IDS_REASON_SIZE], sb[40];
+	char why[HTTP_PARAM_WHY_SIZE];
 
 	(void)arg;
-	if (params_known(r, names, why, sizeof(why)) != 0) {
-		bad_request(r, why);
-		return;
-	}
-	if (ids_uscc_check(uscc, reason, sizeof(reason)) != 0) {
-		snprintf(why, sizeof(why),
-		    "'%s' is not a valid unified social credit code: %s",
-		    shown(uscc, sb, sizeof(sb)), reason);
-		bad_request(r, why);
+	if (http_param_known(r, names, why, sizeof(why)) != 0 ||
+	    http_param_check_uscc(NULL, http_req_param(r, "uscc"), &uscc, why,
+	        sizeof(why)) != 0) {
+		http_param_refuse(r, "api.refused", why);
 		return;
 	}
 	if (model_unready(r))

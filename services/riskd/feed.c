@@ -108,7 +108,6 @@ evaluate(struct riskd *r, struct rk_point *p, const Anquan__Reading *rd)
 	ar.quality = quality_of(rd);
 	sup = p->ent->windows.n > 0 ? model_point_suppressed(p, rd->ts_ms) : 0;
 	n = alarm_on_reading(&p->params, &p->st, &ar, sup, ch);
-	p->from_store = 0;
 	if (n > 0)
 		feed_apply_changes(r, p, ch, n);
 	note_state(r, p,
@@ -352,16 +351,9 @@ const struct bus_handler feed_handlers[] = {
 
 /* --- offline ------------------------------------------------------------ */
 
-static const char SQL_LAST_READINGS[] =
-    "SELECT point, (extract(epoch FROM max(ts)) * 1000)::bigint "
-    "FROM readings WHERE point = ANY($1) "
-    "AND ts > now() - interval '2 days' GROUP BY point";
-
 struct offline_ctx {
 	struct riskd *r;
 	int64_t now_ms;
-	const char **verify;
-	size_t nverify, cap;
 };
 
 static int
@@ -395,72 +387,14 @@ offline_one(void *p_, void *arg)
 	struct rk_point *p = p_;
 	struct offline_ctx *c = arg;
 
-	if (!offline_due(p, c->now_ms))
-		return;
-	if (p->from_store) {
-		/* Its newest reading may be newer than the state written. */
-		if (c->nverify == c->cap) {
-			size_t cap = c->cap ? c->cap * 2 : 64;
-			const char **nv = realloc(c->verify, cap * sizeof(*nv));
-
-			if (nv == NULL)
-				return;
-			c->verify = nv;
-			c->cap = cap;
-		}
-		c->verify[c->nverify++] = p->code;
-		return;
-	}
-	check_one(c->r, p, c->now_ms);
-}
-
-/* Learn from the readings table when the points to verify last reported;
- * this moves seen_ms only, so readings still on their way are evaluated
- * normally when they come. */
-static int
-verify_points(struct riskd *r, const char **codes, size_t n)
-{
-	PGconn *conn = store_conn(r->st);
-	char *arr;
-	const char *params[1];
-	PGresult *res;
-	int rc = 0;
-
-	if (conn == NULL || (arr = model_pg_array(codes, n)) == NULL)
-		return -1;
-	params[0] = arr;
-	res = PQexecParams(
-	    conn, SQL_LAST_READINGS, 1, NULL, params, NULL, NULL, 0);
-	free(arr);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rc = -1;
-	} else {
-		for (int i = 0; i < PQntuples(res); i++) {
-			struct rk_point *p =
-			    model_point(r, PQgetvalue(res, i, 0));
-			int64_t t = strtoll(PQgetvalue(res, i, 1), NULL, 10);
-
-			if (p != NULL && t > p->st.seen_ms)
-				p->st.seen_ms = t;
-		}
-	}
-	PQclear(res);
-	return rc;
+	if (offline_due(p, c->now_ms))
+		check_one(c->r, p, c->now_ms);
 }
 
 void
 feed_check_offline(struct riskd *r, int64_t now_ms)
 {
-	struct offline_ctx c = {r, now_ms, NULL, 0, 0};
+	struct offline_ctx c = {r, now_ms};
 
 	rk_map_each(r->points, offline_one, &c);
-	if (c.nverify > 0 && verify_points(r, c.verify, c.nverify) == 0)
-		for (size_t i = 0; i < c.nverify; i++) {
-			struct rk_point *p = model_point(r, c.verify[i]);
-
-			p->from_store = 0;
-			if (offline_due(p, now_ms))
-				check_one(r, p, now_ms);
-		}
-	free(c.verify);
 }

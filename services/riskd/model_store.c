@@ -204,6 +204,22 @@ points_from(struct riskd *r, PGresult *res)
 		fresh = model_point(r, row.code) == NULL;
 		if ((p = model_put_point(r, &row)) == NULL)
 			return -1;
+		if (!fresh && !p->params.enabled) {
+			/* A point disabled now may not report again: what it
+			 * has open is closed here, not at its next reading. */
+			struct alarm_change ch[ALARM_CHANGES_MAX];
+			int64_t at = riskd_now_ms();
+			size_t n;
+
+			/* Never before the newest reading: a clock ahead of
+			 * ours must not make a negative duration. */
+			if (at < p->st.last_ts_ms)
+				at = p->st.last_ts_ms;
+			n = alarm_close_all(&p->st, at, CLEAR_SUPPRESSED, ch);
+
+			if (n > 0)
+				feed_apply_changes(r, p, ch, n);
+		}
 		if (fresh && !PQgetisnull(res, i, 16)) {
 			struct alarm_state *st = &p->st;
 
@@ -216,7 +232,6 @@ points_from(struct riskd *r, PGresult *res)
 			st->since_ll = i64(res, i, 22, 0);
 			st->suppressed_kind = (uint8_t)i64(res, i, 23, 0);
 			p->flushed_ms = st->last_ts_ms;
-			p->from_store = 1;
 		}
 	}
 	return 0;
@@ -697,6 +712,16 @@ load_all(struct riskd *r, PGconn *conn, int64_t now_ms)
 }
 
 static void
+seen_from_load(void *p_, void *arg)
+{
+	struct rk_point *p = p_;
+	const struct riskd *r = arg;
+
+	if (p->st.seen_ms < r->load_ms)
+		p->st.seen_ms = r->load_ms;
+}
+
+static void
 mark_source(void *s, void *arg)
 {
 	model_mark_source(arg, s);
@@ -732,6 +757,13 @@ model_load(struct riskd *r, int64_t now_ms)
 	/* Grade everything once: what changed while riskd was away is
 	 * written by the first transaction. */
 	rk_map_each(r->sources, mark_source, r);
+	/* Offline is counted from now at the earliest: riskd cannot tell a
+	 * point silent since before it started from one whose readings it
+	 * has not replayed yet (and the stored newest reading may be up to
+	 * state_flush old).  A point dead before a crash is still called
+	 * offline, one offline period after the start. */
+	r->load_ms = now_ms;
+	rk_map_each(r->points, seen_from_load, r);
 	r->loaded = 1;
 	log_info("riskd.loaded",
 	    "enterprises=%zu points=%zu sources=%zu risk_points=%zu "

@@ -89,9 +89,6 @@ struct rk_point {
 	uint8_t state_dirty;      /* durable state changed: write it */
 	uint8_t in_dirty;         /* on riskd.dirty_points */
 	int64_t flushed_ms;       /* reading time of the last state write */
-	/* last_ts came from the store, written at most every state_flush:
-	 * look in the readings table before calling the point offline. */
-	uint8_t from_store;
 };
 
 struct rk_window {
@@ -218,6 +215,7 @@ struct riskd {
 	struct bus_producer *prod;
 	struct bus_consumer *cons;
 	int64_t last_due_ms; /* regrade_due's previous run */
+	int64_t load_ms;     /* when the model was last loaded */
 	size_t flush_budget; /* state rows still allowed in this transaction */
 	int loaded;      /* the model matches the store */
 	int need_reload; /* a transaction failed: reload before going on */

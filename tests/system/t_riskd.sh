@@ -177,6 +177,13 @@ readings LT-12 "$((t + 500)):95"
 wait_for 10 "LT-12 suppressed record" sql_is "SELECT count(*) FROM alarms WHERE point = 'LT-12' AND suppressed" 1
 assert_eq "$(sql "SELECT count(*) FROM alarms WHERE point = 'LT-12' AND NOT suppressed")" 0 "nothing raised in the window"
 
+# Disabling a point closes what it has open (it may never report again).
+readings LT-1 "$((t + 5000)):95"
+wait_for 10 "HH on LT-1 again" sql_is "SELECT count(*) FROM alarms WHERE point = 'LT-1' AND cleared_at IS NULL" 1
+events "$(ev point.upsert p1-off "{\"code\":\"LT-1\",\"uscc\":\"$E\",\"kind\":\"level\",\"unit\":\"m\",\"l\":10,\"ll\":5,\"h\":80,\"hh\":90,\"range_lo\":0,\"range_hi\":100,\"deadband\":1,\"expected_interval_s\":3600,\"hazard_source\":\"HS-1\",\"enabled\":false}")"
+wait_for 10 "LT-1 closed when disabled" sql_is "SELECT string_agg(kind || '/' || coalesce(clear_reason, 'open'), ',') FROM alarms WHERE point = 'LT-1' AND started_at = to_timestamp($((t + 5000)) / 1000.0)" HH/suppressed
+assert_eq "$(get /v1/points/LT-1 | jq -r .state)" disabled "a disabled point's state"
+
 # A clean restart raises nothing again: the bus log holds one al.raised per
 # alarm and one al.cleared per cleared alarm, and the histories did not
 # grow.  (GAS-1 may go offline meanwhile: that is a new alarm, counted in
