@@ -358,6 +358,28 @@ rss_bytes(void *arg)
 	return (double)pages_rss * (double)sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * The loop's base.  libevent runs every active callback, including those
+ * made active meanwhile, before it polls again: a socket that yields with
+ * event_active() under a long backlog (the bus's receive budget) would
+ * keep /healthz and /metrics unanswered until the backlog is gone.  So the
+ * loop checks for new I/O and timers at least every 10 ms of callbacks.
+ */
+static struct event_base *
+new_base(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct timeval every = {0, 10000};
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_max_dispatch_interval(cfg, &every, -1, 0);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 static void
 register_metrics(struct daemon *d)
 {
@@ -726,7 +748,7 @@ daemon_main(const struct daemon_spec *spec, int argc, char **argv)
 	 * writer) wakes the loop with event_active() from its own thread. */
 	if (evthread_use_pthreads() != 0)
 		log_fatal("daemon.start", "error=\"cannot enable libevent threads\"");
-	d->base = event_base_new();
+	d->base = new_base();
 	d->metrics = metrics_new();
 	if (d->base == NULL || d->metrics == NULL)
 		log_fatal("daemon.start", "error=\"out of memory\"");

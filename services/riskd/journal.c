@@ -265,6 +265,23 @@ write_states(struct riskd *r, PGconn *conn)
 	const char *pv[9];
 	int rc = 0;
 
+	/* A transaction that carries alarms is on the alarm path: it writes
+	 * only the states that must be (a condition's start, a suppression),
+	 * and the routine refresh of the newest reading waits for a quieter
+	 * one (those points stay due, so their next reading marks them). */
+	if (r->nalarm_rows > 0) {
+		size_t keep = 0;
+
+		for (size_t i = 0; i < r->dirty_points.n; i++) {
+			struct rk_point *p = r->dirty_points.v[i];
+
+			if (p->state_dirty)
+				r->dirty_points.v[keep++] = p;
+			else
+				p->in_dirty = 0;
+		}
+		r->dirty_points.n = keep;
+	}
 	if (r->dirty_points.n == 0)
 		return 0;
 	memset(c, 0, sizeof(c));
