@@ -731,7 +731,8 @@ bus_payload_known(int payload_case)
 	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_EVENTS ||
 	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_ALARM ||
 	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_RISK ||
-	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_WARNING;
+	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_WARNING ||
+	       payload_case == ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION;
 }
 
 const char *
@@ -748,6 +749,8 @@ bus_payload_name(int payload_case)
 		return "risk";
 	case ANQUAN__ENVELOPE__PAYLOAD_WARNING:
 		return "warning";
+	case ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION:
+		return "notification";
 	case ANQUAN__ENVELOPE__PAYLOAD_ACK:
 		return "ack";
 	case ANQUAN__ENVELOPE__PAYLOAD__NOT_SET:

@@ -40,6 +40,12 @@ static const struct ctl_command commands[] = {
 	{"import", "KIND FILE.csv [--atomic] [--url URL] [--token T] [--batch N]",
 	    "send a CSV sheet's rows as KIND events through ingestd",
 	    cmd_import},
+	{"audit", "verify [--from SEQ] [--anchor SEQ:HASH] | tail [N]",
+	    "check the audit journal's hash chain; print its last entries",
+	    cmd_audit},
+	{"officer", "create|list|revoke ... (safetyctl officer -h)",
+	    "make, list and revoke duty officers' console tokens",
+	    cmd_officer},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -90,5 +90,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_token(struct ctl *ctl, int argc, char **argv);
 int cmd_quarantine(struct ctl *ctl, int argc, char **argv);
 int cmd_import(struct ctl *ctl, int argc, char **argv);
+int cmd_audit(struct ctl *ctl, int argc, char **argv);
+int cmd_officer(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -349,10 +349,10 @@ test_decode_unknown_payload(void **state)
 	assert_int_equal(out->seq, 5);
 	bus_envelope_free(out);
 
-	/* Field 14 (a payload from a newer producer): tag 0x72, 2 bytes. */
+	/* Field 15 (a payload from a newer producer): tag 0x7a, 2 bytes. */
 	more = malloc(len + 4);
 	memcpy(more, buf, len);
-	memcpy(more + len, "\x72\x02\x08\x01", 4);
+	memcpy(more + len, "\x7a\x02\x08\x01", 4);
 	assert_int_equal(decode_as_pub("al.raised", more, len + 4, &out),
 	    BUS_DECODE_UNKNOWN);
 	assert_non_null(out);
@@ -362,14 +362,15 @@ test_decode_unknown_payload(void **state)
 	free(buf);
 
 	assert_false(bus_payload_known(0));
-	assert_false(bus_payload_known(14));
+	assert_false(bus_payload_known(15));
+	assert_true(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION));
 	assert_false(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_ACK));
 	assert_true(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_ALARM));
 	assert_true(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_RISK));
 	assert_true(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_WARNING));
 	assert_true(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_READINGS));
 	assert_true(bus_payload_known(ANQUAN__ENVELOPE__PAYLOAD_EVENTS));
-	assert_string_equal(bus_payload_name(14), "unknown");
+	assert_string_equal(bus_payload_name(15), "unknown");
 	assert_string_equal(bus_payload_name(12), "alarm");
 	assert_string_equal(
 	    bus_payload_name(ANQUAN__ENVELOPE__PAYLOAD_EVENTS), "events");

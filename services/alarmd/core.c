@@ -1,0 +1,701 @@
+/*
+ * core - incidents: riskd's alarms and warnings into incidents, the due
+ * steps (notify after the group wait, escalate, remind, auto-resolve),
+ * the officers' actions, roster gaps and deadline reminders.
+ *
+ * The bus handlers run inside the consumer's transaction (common/bus.h);
+ * the steps, actions and checks each run a transaction of their own.
+ * Every change to an incident is written with its audit entry and nt.*
+ * message in the same transaction, and what needs the COMMIT (webhooks,
+ * the consoles) waits for it (core_notify.c).  The rules are policy.c's;
+ * the SQL is core_store.c's.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.pb-c.h"
+#include "audit.h"
+#include "core_internal.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "risk.pb-c.h"
+#include "store.h"
+#include "timeutil.h"
+
+int64_t
+alarmd_now_ms(void)
+{
+	return timeutil_now_ms();
+}
+
+static void
+fmt_value(char *buf, size_t size, double v)
+{
+	snprintf(buf, size, "%.6g", v);
+}
+
+/* Title and summary of an alarm incident (Chinese, for duty officers). */
+static void
+alarm_texts(struct inc *inc, const Anquan__Alarm *m)
+{
+	char v[32], t[32];
+	int device = strcmp(inc->cause, "device") == 0;
+
+	snprintf(inc->title, sizeof(inc->title), "%s %s", inc->enterprise,
+	    device ? "监测设备异常" : "监测报警");
+	fmt_value(v, sizeof(v), m->value);
+	fmt_value(t, sizeof(t), m->threshold);
+	if (strcmp(m->kind, "offline") == 0)
+		snprintf(inc->summary, sizeof(inc->summary),
+		    "点位 %s 离线；本事件共 %d 条报警，%d 条未恢复", m->point,
+		    inc->alarm_count, inc->open_alarms);
+	else if (strcmp(m->kind, "fault") == 0)
+		snprintf(inc->summary, sizeof(inc->summary),
+		    "点位 %s 故障（数据异常或超量程）；本事件共 %d 条报警，"
+		    "%d 条未恢复",
+		    m->point, inc->alarm_count, inc->open_alarms);
+	else
+		snprintf(inc->summary, sizeof(inc->summary),
+		    "点位 %s %s 报警：%s %s（阈值 %s）；本事件共 %d 条报警，"
+		    "%d 条未恢复",
+		    m->point, m->kind, v, m->unit, t, inc->alarm_count,
+		    inc->open_alarms);
+}
+
+/* --- alarms ------------------------------------------------------------- */
+
+static enum bus_verdict
+alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
+{
+	const char *cause = al_alarm_cause(m->kind);
+	int64_t now = alarmd_now_ms();
+	enum al_level lvl;
+	struct inc inc;
+	int found, added, flapping = 0, n;
+
+	if (cause == NULL || al_kind_level(&a->kinds, m->kind, &lvl) < 0 ||
+	    m->uscc[0] == '\0')
+		return BUS_SKIP;
+	if (m->point[0] != '\0' && a->policy.flap_count > 0) {
+		n = cs_point_raises(conn, m->point, a->policy.flap_window_ms);
+		if (n < 0)
+			return BUS_RETRY;
+		flapping = n + 1 >= a->policy.flap_count;
+	}
+	if ((found = cs_open_incident(conn, m->uscc, cause, &inc)) < 0)
+		return BUS_RETRY;
+	if (!found) {
+		memset(&inc, 0, sizeof(inc));
+		snprintf(inc.uscc, sizeof(inc.uscc), "%s", m->uscc);
+		snprintf(inc.enterprise, sizeof(inc.enterprise), "%s",
+		    m->enterprise);
+		snprintf(inc.district, sizeof(inc.district), "%s", m->district);
+		snprintf(inc.sector, sizeof(inc.sector), "%s", m->sector);
+		snprintf(inc.cause, sizeof(inc.cause), "%s", cause);
+		snprintf(inc.reasons, sizeof(inc.reasons), "[]");
+		inc.level = lvl;
+		inc.tier = al_start_tier(lvl);
+		inc.status = AL_FIRING;
+		inc.alarm_count = 1;
+		inc.open_alarms = 1;
+		inc.opened_ms = now;
+		inc.flapping = flapping;
+		alarm_texts(&inc, m);
+		core_plan(a, &inc);
+		if (cs_insert_incident(conn, &inc) < 0 ||
+		    cs_add_alarm(conn, inc.id, m->id, m->point, m->kind, lvl,
+		        m->value, m->has_value, m->threshold, m->has_threshold,
+		        m->started_at_ms) < 0 ||
+		    core_audit(conn, "alarmd", "incident.opened", inc.id,
+		        "{\"from\":\"al.raised\"}") < 0)
+			return BUS_RETRY;
+		metrics_inc(a->m.opened);
+		core_changed(a, inc.id);
+		return BUS_OK;
+	}
+	added = cs_add_alarm(conn, inc.id, m->id, m->point, m->kind, lvl,
+	    m->value, m->has_value, m->threshold, m->has_threshold,
+	    m->started_at_ms);
+	if (added < 0)
+		return BUS_RETRY;
+	if (added == 0)
+		return BUS_OK; /* seen already (a replay of the same alarm) */
+	inc.alarm_count++;
+	inc.open_alarms++;
+	inc.cleared_ms = 0;
+	inc.flapping = inc.flapping || flapping;
+	alarm_texts(&inc, m);
+	if (lvl > inc.level) {
+		/* Worse than it was: routed higher and told at once when a
+		 * notice already went out. */
+		inc.level = lvl;
+		if (inc.tier < al_start_tier(lvl))
+			inc.tier = al_start_tier(lvl);
+		if (inc.notified_ms > 0 && inc.status == AL_FIRING) {
+			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
+				return BUS_RETRY;
+			inc.last_step_ms = now;
+			metrics_inc(a->m.escalated);
+		}
+	}
+	core_plan(a, &inc);
+	if (cs_update_incident(conn, &inc) < 0 ||
+	    core_audit(conn, "alarmd", "incident.joined", inc.id,
+	        "{\"from\":\"al.raised\"}") < 0)
+		return BUS_RETRY;
+	metrics_inc(a->m.joined);
+	core_changed(a, inc.id);
+	return BUS_OK;
+}
+
+static enum bus_verdict
+alarm_cleared(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
+{
+	int64_t now = alarmd_now_ms(), id = 0;
+	struct inc inc;
+	int r;
+
+	if ((r = cs_clear_alarm(conn, m->id, m->at_ms, &id)) < 0)
+		return BUS_RETRY;
+	if (r == 0)
+		return BUS_OK; /* not ours, or already cleared */
+	if ((r = cs_lock_incident(conn, id, &inc)) <= 0)
+		return r < 0 ? BUS_RETRY : BUS_OK;
+	if (inc.open_alarms > 0)
+		inc.open_alarms--;
+	if (inc.open_alarms == 0)
+		inc.cleared_ms = now;
+	core_plan(a, &inc);
+	if (cs_update_incident(conn, &inc) < 0)
+		return BUS_RETRY;
+	core_changed(a, inc.id);
+	return BUS_OK;
+}
+
+static enum bus_verdict
+on_alarm(PGconn *conn, const struct bus_msg *msg, void *arg)
+{
+	const Anquan__Alarm *m = msg->env->alarm;
+
+	if (m == NULL)
+		return BUS_SKIP;
+	if (m->state == ANQUAN__ALARM__STATE__RAISED)
+		return alarm_raised(arg, conn, m);
+	if (m->state == ANQUAN__ALARM__STATE__CLEARED)
+		return alarm_cleared(arg, conn, m);
+	return BUS_SKIP;
+}
+
+/* --- hazard-source warnings --------------------------------------------- */
+
+static void
+reasons_json(const Anquan__SourceWarning *w, char *out, size_t size)
+{
+	struct json_out j;
+
+	json_out_init(&j);
+	json_out_arr_open(&j);
+	for (size_t i = 0; i < w->n_reasons; i++) {
+		json_out_obj_open(&j);
+		json_out_kv_str(&j, "code", w->reasons[i]->code);
+		json_out_kv_str(&j, "text", w->reasons[i]->text);
+		json_out_obj_close(&j);
+	}
+	json_out_arr_close(&j);
+	snprintf(out, size, "%s",
+	    json_out_failed(&j) || json_out_len(&j) >= size ? "[]"
+							    : json_out_data(&j));
+	json_out_free(&j);
+}
+
+static void
+warning_texts(struct inc *inc, const Anquan__SourceWarning *w)
+{
+	size_t o = 0;
+
+	snprintf(inc->title, sizeof(inc->title), "%s 重大危险源 %s %s预警",
+	    inc->enterprise, w->name, al_level_zh(inc->level));
+	inc->summary[0] = '\0';
+	for (size_t i = 0; i < w->n_reasons && o + 2 < sizeof(inc->summary);
+	     i++) {
+		int n = snprintf(inc->summary + o, sizeof(inc->summary) - o,
+		    "%s%s", i > 0 ? "；" : "", w->reasons[i]->text);
+
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	if (o >= sizeof(inc->summary))
+		inc->summary[sizeof(inc->summary) - 1] = '\0';
+	if (inc->summary[0] == '\0')
+		snprintf(inc->summary, sizeof(inc->summary), "预警已解除");
+}
+
+static enum bus_verdict
+on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
+{
+	struct alarmd *a = arg;
+	const Anquan__SourceWarning *w = msg->env->warning;
+	int64_t now = alarmd_now_ms();
+	char cause[120], ref[160];
+	enum al_level lvl;
+	struct inc inc;
+	int found;
+
+	if (w == NULL || w->uscc[0] == '\0' ||
+	    al_level_parse(w->level, &lvl) < 0)
+		return BUS_SKIP;
+	snprintf(cause, sizeof(cause), "warning:%s", w->source);
+	if ((found = cs_open_incident(conn, w->uscc, cause, &inc)) < 0)
+		return BUS_RETRY;
+	if (lvl < a->warning_min) {
+		/* Below what makes an incident: an open one is over. */
+		if (!found || inc.open_alarms == 0)
+			return BUS_OK;
+		inc.open_alarms = 0;
+		inc.cleared_ms = now;
+		core_plan(a, &inc);
+		if (cs_update_incident(conn, &inc) < 0)
+			return BUS_RETRY;
+		core_changed(a, inc.id);
+		return BUS_OK;
+	}
+	snprintf(ref, sizeof(ref), "warning:%s:%" PRId64, w->source, w->at_ms);
+	if (!found) {
+		memset(&inc, 0, sizeof(inc));
+		snprintf(inc.uscc, sizeof(inc.uscc), "%s", w->uscc);
+		snprintf(inc.enterprise, sizeof(inc.enterprise), "%s",
+		    w->enterprise);
+		snprintf(inc.district, sizeof(inc.district), "%s", w->district);
+		snprintf(inc.cause, sizeof(inc.cause), "%s", cause);
+		inc.level = lvl;
+		inc.tier = al_start_tier(lvl);
+		inc.status = AL_FIRING;
+		inc.opened_ms = now;
+	}
+	inc.alarm_count++;
+	inc.open_alarms = 1;
+	inc.cleared_ms = 0;
+	reasons_json(w, inc.reasons, sizeof(inc.reasons));
+	if (found && lvl > inc.level) {
+		inc.level = lvl;
+		if (inc.tier < al_start_tier(lvl))
+			inc.tier = al_start_tier(lvl);
+	}
+	warning_texts(&inc, w);
+	core_plan(a, &inc);
+	if (!found) {
+		if (cs_insert_incident(conn, &inc) < 0)
+			return BUS_RETRY;
+		metrics_inc(a->m.opened);
+	} else {
+		if (inc.notified_ms > 0 && inc.status == AL_FIRING &&
+		    lvl > AL_BLUE) {
+			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
+				return BUS_RETRY;
+			inc.last_step_ms = now;
+			core_plan(a, &inc);
+		}
+		if (cs_update_incident(conn, &inc) < 0)
+			return BUS_RETRY;
+	}
+	if (cs_add_alarm(conn, inc.id, ref, NULL, "warning", lvl, 0, 0, 0, 0,
+	        w->at_ms) < 0 ||
+	    core_audit(conn, "alarmd", found ? "incident.joined"
+					     : "incident.opened",
+	        inc.id, "{\"from\":\"rk.warning\"}") < 0)
+		return BUS_RETRY;
+	core_changed(a, inc.id);
+	return BUS_OK;
+}
+
+static enum bus_verdict
+on_risk(PGconn *conn, const struct bus_msg *msg, void *arg)
+{
+	/* Enterprise risk is shown by riskd's API; no incident of its own
+	 * (the warnings and alarms behind a change are the incidents). */
+	(void)conn;
+	(void)msg;
+	(void)arg;
+	return BUS_OK;
+}
+
+static enum bus_verdict
+on_events(PGconn *conn, const struct bus_msg *msg, void *arg)
+{
+	const Anquan__EventBatch *b = msg->env->events;
+
+	(void)arg;
+	if (b == NULL)
+		return BUS_SKIP;
+	/* Roster changes are journaled: who changed which shift, when. */
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Anquan__Event *ev = b->events[i];
+		struct json_out d;
+		char subject[300];
+		int rc;
+
+		if (strcmp(ev->kind, "duty.roster") != 0)
+			continue;
+		json_out_init(&d);
+		json_out_obj_open(&d);
+		json_out_kv_str(&d, "source", ev->source);
+		json_out_kv_str(&d, "event", ev->id);
+		json_out_key(&d, "data");
+		if (ev->data_case == ANQUAN__EVENT__DATA_JSON)
+			json_out_raw(&d, ev->json, strlen(ev->json));
+		else
+			json_out_null(&d);
+		json_out_obj_close(&d);
+		snprintf(subject, sizeof(subject), "roster:%s/%s", ev->source,
+		    ev->id);
+		rc = json_out_failed(&d) ? -1
+					 : audit_append(conn, ev->source,
+					       "roster.changed", subject,
+					       json_out_data(&d));
+		json_out_free(&d);
+		if (rc < 0)
+			return BUS_RETRY;
+	}
+	return BUS_OK;
+}
+
+const struct bus_handler core_handlers[] = {
+	{ANQUAN__ENVELOPE__PAYLOAD_ALARM, on_alarm},
+	{ANQUAN__ENVELOPE__PAYLOAD_WARNING, on_warning},
+	{ANQUAN__ENVELOPE__PAYLOAD_RISK, on_risk},
+	{ANQUAN__ENVELOPE__PAYLOAD_EVENTS, on_events},
+	{0, NULL},
+};
+
+int
+core_before_commit(PGconn *conn, void *arg)
+{
+	(void)conn;
+	(void)arg;
+	return 0;
+}
+
+void
+core_after_commit(void *arg)
+{
+	core_after_run(arg);
+}
+
+void
+core_after_abort(void *arg)
+{
+	core_after_discard(arg);
+}
+
+/* --- own transactions ---------------------------------------------------- */
+
+static int
+txn(PGconn *conn, const char *sql)
+{
+	PGresult *r = PQexec(conn, sql);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK &&
+		 (strcmp(sql, "COMMIT") != 0 ||
+		     strcmp(PQcmdStatus(r), "COMMIT") == 0);
+
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static void
+rollback(struct alarmd *a, PGconn *conn)
+{
+	if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+		txn(conn, "ROLLBACK");
+	core_after_discard(a);
+}
+
+/* Do the step due on incident id inside the open transaction; 0 done
+ * (or nothing due any more), -1 failed (the caller rolls back). */
+static int
+step_one(struct alarmd *a, PGconn *conn, int64_t id, int64_t now)
+{
+	struct inc inc;
+	const char *status = NULL;
+	int r;
+
+	if ((r = cs_lock_incident(conn, id, &inc)) < 0)
+		return -1;
+	if (r == 0 || inc.next_step == AL_STEP_NONE || inc.next_step_ms > now)
+		return 0; /* done meanwhile */
+	switch (inc.next_step) {
+	case AL_STEP_NOTIFY:
+		status = "firing";
+		inc.notified_ms = now;
+		break;
+	case AL_STEP_ESCALATE:
+		status = "escalated";
+		inc.tier = al_escalate_tier(inc.tier);
+		inc.step_count++;
+		inc.last_step_ms = now;
+		metrics_inc(a->m.escalated);
+		break;
+	case AL_STEP_REMIND:
+		status = "reminder";
+		inc.step_count++;
+		inc.last_step_ms = now;
+		break;
+	case AL_STEP_RESOLVE:
+		inc.status = AL_RESOLVED;
+		inc.resolved_ms = now;
+		snprintf(inc.resolved_by, sizeof(inc.resolved_by), "alarmd");
+		snprintf(inc.resolution, sizeof(inc.resolution),
+		    "报警已全部恢复，自动办结");
+		if (inc.notified_ms > 0)
+			status = "resolved";
+		metrics_inc(a->m.resolved);
+		break;
+	case AL_STEP_NONE:
+		break;
+	}
+	if (status != NULL && notify_incident(a, conn, &inc, status, now) < 0)
+		return -1;
+	core_plan(a, &inc);
+	if (cs_update_incident(conn, &inc) < 0 ||
+	    core_audit(conn, "alarmd",
+	        inc.status == AL_RESOLVED ? "incident.resolved"
+	        : status != NULL && strcmp(status, "escalated") == 0
+	            ? "incident.escalated"
+	        : status != NULL && strcmp(status, "reminder") == 0
+	            ? "incident.reminded"
+	            : "incident.notified",
+	        inc.id, "{\"by\":\"schedule\"}") < 0)
+		return -1;
+	core_changed(a, inc.id);
+	return 0;
+}
+
+/* Steps of ids[0..n) in one transaction; 0, or -1 (rolled back). */
+static int
+run_steps(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
+    int64_t now)
+{
+	if (txn(conn, "BEGIN") < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (step_one(a, conn, ids[i], now) < 0)
+			goto fail;
+	if (txn(conn, "COMMIT") < 0)
+		goto fail;
+	core_after_run(a);
+	return 0;
+fail:
+	rollback(a, conn);
+	return -1;
+}
+
+int
+core_run_due(struct alarmd *a, int64_t now_ms)
+{
+	PGconn *conn = store_conn(a->st);
+	int64_t ids[200];
+	int n, done = 0;
+
+	if (conn == NULL || (n = cs_due(conn, ids, 200)) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	/* The due steps of a tick share one commit; when the batch fails,
+	 * each is tried alone, so one that cannot be done does not hold up
+	 * the others (it is counted, and tried again next tick). */
+	if (run_steps(a, conn, ids, n, now_ms) == 0)
+		return n;
+	metrics_inc(a->m.step_errors);
+	for (int i = 0; i < n; i++) {
+		if (run_steps(a, conn, &ids[i], 1, now_ms) == 0)
+			done++;
+		else
+			metrics_inc(a->m.step_errors);
+	}
+	return done;
+}
+
+int
+alarmd_act(struct alarmd *a, int64_t incident_id, int to,
+    const struct officer *who, const char *note, int *status, char *why,
+    size_t wlen)
+{
+	PGconn *conn = store_conn(a->st);
+	int64_t now = alarmd_now_ms();
+	struct al_inc_view v;
+	struct json_out d;
+	struct inc inc;
+	int r;
+
+	if (conn == NULL || txn(conn, "BEGIN") < 0) {
+		*status = 503;
+		snprintf(why, wlen, "the store is out of reach");
+		return -1;
+	}
+	if ((r = cs_lock_incident(conn, incident_id, &inc)) <= 0) {
+		rollback(a, conn);
+		*status = r < 0 ? 503 : 404;
+		snprintf(why, wlen, r < 0 ? "the store failed" : "没有这个事件");
+		return -1;
+	}
+	v = (struct al_inc_view){.level = inc.level, .status = inc.status,
+	    .tier = inc.tier, .notified = inc.notified_ms > 0,
+	    .cleared = inc.open_alarms == 0 && inc.cleared_ms > 0,
+	    .opened_ms = inc.opened_ms, .notified_ms = inc.notified_ms,
+	    .acked_ms = inc.acked_ms, .cleared_ms = inc.cleared_ms,
+	    .last_step_ms = inc.last_step_ms};
+	if (al_transition_check(&a->policy, &v, to, note, why, wlen) < 0) {
+		rollback(a, conn);
+		*status = 409;
+		return -1;
+	}
+	if (inc.status == AL_FIRING) {
+		inc.status = AL_ACKED;
+		inc.acked_ms = now;
+		snprintf(inc.acked_by, sizeof(inc.acked_by), "%s", who->id);
+		metrics_inc(a->m.acked);
+		metrics_observe(a->m.ack_seconds,
+		    (double)(now - inc.opened_ms) / 1000.0);
+	}
+	if (to == AL_RESOLVED) {
+		inc.status = AL_RESOLVED;
+		inc.resolved_ms = now;
+		snprintf(inc.resolved_by, sizeof(inc.resolved_by), "%s", who->id);
+		snprintf(inc.resolution, sizeof(inc.resolution), "%s",
+		    note != NULL ? note : "");
+		metrics_inc(a->m.resolved);
+	}
+	json_out_init(&d);
+	json_out_obj_open(&d);
+	json_out_kv_str(&d, "officer", who->id);
+	json_out_kv_str(&d, "name", who->name);
+	if (note != NULL && note[0] != '\0')
+		json_out_kv_str(&d, "note", note);
+	json_out_obj_close(&d);
+	core_plan(a, &inc);
+	if (notify_incident(a, conn, &inc,
+	        to == AL_RESOLVED ? "resolved" : "acknowledged", now) < 0 ||
+	    cs_update_incident(conn, &inc) < 0 ||
+	    core_audit(conn, who->id,
+	        to == AL_RESOLVED ? "incident.resolved" : "incident.acknowledged",
+	        inc.id, json_out_data(&d)) < 0 ||
+	    txn(conn, "COMMIT") < 0) {
+		json_out_free(&d);
+		rollback(a, conn);
+		*status = 503;
+		snprintf(why, wlen, "the store failed; nothing was changed");
+		return -1;
+	}
+	json_out_free(&d);
+	core_changed(a, inc.id);
+	core_after_run(a);
+	return 0;
+}
+
+/* --- periodic checks ------------------------------------------------------ */
+
+void
+core_check_gaps(struct alarmd *a, int64_t now_ms)
+{
+	PGconn *conn = store_conn(a->st);
+	char units[64][16];
+	int64_t covered[64];
+	int n;
+
+	if (conn == NULL || txn(conn, "BEGIN") < 0)
+		return;
+	if ((n = cs_units_uncovered(conn, units, 64)) < 0)
+		goto fail;
+	for (int i = 0; i < n; i++)
+		if (core_gap_incident(a, conn, units[i], now_ms) < 0)
+			goto fail;
+	/* Gaps now covered: their incidents are over. */
+	if ((n = cs_gaps_covered(conn, covered, 64)) < 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		struct inc inc;
+
+		if (cs_lock_incident(conn, covered[i], &inc) <= 0)
+			continue;
+		inc.open_alarms = 0;
+		inc.cleared_ms = now_ms;
+		core_plan(a, &inc);
+		if (cs_update_incident(conn, &inc) < 0)
+			goto fail;
+		core_changed(a, inc.id);
+	}
+	if (txn(conn, "COMMIT") < 0)
+		goto fail;
+	core_after_run(a);
+	return;
+fail:
+	rollback(a, conn);
+	metrics_inc(a->m.step_errors);
+}
+
+void
+core_check_reminders(struct alarmd *a, int64_t now_ms)
+{
+	PGconn *conn = store_conn(a->st);
+	struct cs_reminder *rem;
+	int n;
+
+	if (conn == NULL || (rem = calloc(100, sizeof(*rem))) == NULL)
+		return;
+	if (txn(conn, "BEGIN") < 0 || (n = cs_reminders_due(conn, rem, 100)) < 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		struct inc inc;
+		char cause[sizeof(inc.cause)];
+		int found;
+
+		snprintf(cause, sizeof(cause), "deadline:%.200s", rem[i].key);
+		if ((found = cs_open_incident(conn, rem[i].uscc, cause, &inc)) < 0)
+			goto fail;
+		if (!found) {
+			memset(&inc, 0, sizeof(inc));
+			snprintf(inc.uscc, sizeof(inc.uscc), "%s", rem[i].uscc);
+			if (cs_enterprise(conn, rem[i].uscc, inc.enterprise,
+			        sizeof(inc.enterprise), inc.district,
+			        sizeof(inc.district), inc.sector,
+			        sizeof(inc.sector)) < 0)
+				goto fail;
+			snprintf(inc.cause, sizeof(inc.cause), "%s", cause);
+			snprintf(inc.reasons, sizeof(inc.reasons), "[]");
+			inc.level = rem[i].level;
+			inc.tier = al_start_tier(inc.level);
+			inc.status = AL_FIRING;
+			inc.alarm_count = 1;
+			inc.open_alarms = 1;
+			inc.opened_ms = now_ms;
+			snprintf(inc.title, sizeof(inc.title), "%.120s %.120s",
+			    inc.enterprise, rem[i].title);
+			snprintf(inc.summary, sizeof(inc.summary), "%s",
+			    rem[i].summary);
+			core_plan(a, &inc);
+			if (cs_insert_incident(conn, &inc) < 0 ||
+			    cs_add_alarm(conn, inc.id, rem[i].key, NULL,
+			        rem[i].kind, inc.level, 0, 0, 0, 0, now_ms) < 0 ||
+			    core_audit(conn, "alarmd", "incident.opened", inc.id,
+			        "{\"from\":\"deadline\"}") < 0)
+				goto fail;
+			metrics_inc(a->m.opened);
+			metrics_inc(a->m.reminders);
+			core_changed(a, inc.id);
+		}
+		if (cs_reminder_raised(conn, rem[i].key, inc.id) < 0)
+			goto fail;
+	}
+	if (txn(conn, "COMMIT") < 0)
+		goto fail;
+	free(rem);
+	core_after_run(a);
+	return;
+fail:
+	free(rem);
+	rollback(a, conn);
+	metrics_inc(a->m.step_errors);
+}

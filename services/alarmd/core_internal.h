@@ -1,0 +1,96 @@
+/*
+ * core_internal - the struct alarmd that main.c, core.c and core_notify.c
+ * share.  Not for the other parts (they use alarmd.h).
+ */
+#ifndef ANQUAN_ALARMD_CORE_INTERNAL_H
+#define ANQUAN_ALARMD_CORE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "alarmd.h"
+#include "bus.h"
+#include "core_store.h"
+#include "policy.h"
+
+struct deliver;
+struct metric;
+
+/* A delivery to hand to the engine once its row is committed. */
+struct pending_delivery {
+	int64_t id;
+	char receiver[32];
+	char *payload;
+	size_t len;
+};
+
+struct alarmd {
+	struct daemon *d;
+	struct store *st;
+	struct al_policy policy;
+	struct al_kind_levels kinds;
+	enum al_level warning_min;
+	char console_url[256];
+	int64_t gap_level;           /* enum al_level of roster gaps */
+
+	struct bus_producer *prod;
+	struct bus_consumer *cons;
+	struct deliver *dl;
+	struct sse *sse;
+
+	/* What the open transaction will do after its COMMIT. */
+	struct pending_delivery *after;
+	size_t nafter, after_cap;
+	int64_t *changed;
+	size_t nchanged, changed_cap;
+
+	/* Silences in force (re-read when stale). */
+	struct al_silence sil[64];
+	size_t nsil;
+	char *sil_block;
+	int sil_stale;
+	int64_t sil_read_ms;
+
+	struct {
+		struct metric *opened, *joined, *notified, *escalated, *held,
+		    *acked, *resolved, *ack_seconds, *gaps, *reminders,
+		    *step_errors;
+	} m;
+};
+
+int64_t alarmd_now_ms(void);
+
+/* core.c: the consumer's handlers and hooks. */
+extern const struct bus_handler core_handlers[];
+int core_before_commit(PGconn *conn, void *arg);
+void core_after_commit(void *arg);
+void core_after_abort(void *arg);
+/* Run the due steps (a timer); returns how many ran. */
+int core_run_due(struct alarmd *a, int64_t now_ms);
+/* Raise gap incidents for units nobody covers now, and reminders. */
+void core_check_gaps(struct alarmd *a, int64_t now_ms);
+void core_check_reminders(struct alarmd *a, int64_t now_ms);
+
+/* core_notify.c */
+/* The notice of status ("firing", ...) for inc, in the open transaction:
+ * recipients, payload, holds, the notification row, its deliveries, the
+ * nt.* message, the audit entry.  0 or -1. */
+int notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
+    const char *status, int64_t now_ms);
+/* Note that an incident changed (for the consoles, after COMMIT). */
+void core_changed(struct alarmd *a, int64_t id);
+/* Forget or run what waits for COMMIT. */
+void core_after_discard(struct alarmd *a);
+void core_after_run(struct alarmd *a);
+/* Open (or find) the incident of a roster gap of unit. */
+int core_gap_incident(struct alarmd *a, PGconn *conn, const char *unit,
+    int64_t now_ms);
+/* The next step of inc at now_ms, from the policy. */
+void core_plan(const struct alarmd *a, struct inc *inc);
+/* Append one audit entry in the open transaction. */
+int core_audit(PGconn *conn, const char *actor, const char *action,
+    int64_t incident, const char *detail_json);
+
+#endif
