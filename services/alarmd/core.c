@@ -134,7 +134,8 @@ alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
 		inc.level = lvl;
 		if (inc.tier < al_start_tier(lvl))
 			inc.tier = al_start_tier(lvl);
-		if (inc.notified_ms > 0 && inc.status == AL_FIRING) {
+		/* Acknowledged or not: the officers knew a milder one. */
+		if (inc.notified_ms > 0 && inc.status != AL_RESOLVED) {
 			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
 				return BUS_RETRY;
 			inc.last_step_ms = now;
@@ -243,7 +244,7 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 	char cause[120], ref[160];
 	enum al_level lvl;
 	struct inc inc;
-	int found;
+	int found, raised;
 
 	if (w == NULL || w->uscc[0] == '\0' ||
 	    al_level_parse(w->level, &lvl) < 0)
@@ -280,7 +281,8 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 	inc.open_alarms = 1;
 	inc.cleared_ms = 0;
 	reasons_json(w, inc.reasons, sizeof(inc.reasons));
-	if (found && lvl > inc.level) {
+	raised = found && lvl > inc.level;
+	if (raised) {
 		inc.level = lvl;
 		if (inc.tier < al_start_tier(lvl))
 			inc.tier = al_start_tier(lvl);
@@ -292,11 +294,14 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 			return BUS_RETRY;
 		metrics_inc(a->m.opened);
 	} else {
-		if (inc.notified_ms > 0 && inc.status == AL_FIRING &&
-		    lvl > AL_BLUE) {
+		/* Told again only when it got worse; a milder warning
+		 * updates the reasons the console shows. */
+		if (raised && inc.notified_ms > 0 &&
+		    inc.status != AL_RESOLVED) {
 			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
 				return BUS_RETRY;
 			inc.last_step_ms = now;
+			metrics_inc(a->m.escalated);
 			core_plan(a, &inc);
 		}
 		if (cs_update_incident(conn, &inc) < 0)

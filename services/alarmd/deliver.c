@@ -29,6 +29,7 @@
 #include <event2/buffer.h>
 #include <event2/dns.h>
 #include <event2/http.h>
+#include <event2/http_struct.h> /* the answer's HTTP version */
 #include <event2/keyvalq_struct.h>
 
 #include "deliver_internal.h"
@@ -40,7 +41,7 @@
 static const double SECONDS_BUCKETS[] = {0.001, 0.0025, 0.005, 0.01, 0.025,
     0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800};
 
-/* --- options --------------------------------------------------------------- */
+/* --- options -------------------------------------------------------------- */
 
 static int
 name_ok(const char *s, size_t n)
@@ -60,8 +61,8 @@ name_ok(const char *s, size_t n)
  * the reason.  Parsing only, nothing is resolved.
  */
 static int
-url_split(const char *url, char *host, size_t hsize, int *port,
-    char **target, char *why, size_t wlen)
+url_split(const char *url, char *host, size_t hsize, int *port, char **target,
+    char *why, size_t wlen)
 {
 	struct evhttp_uri *u;
 	const char *h, *path, *query;
@@ -85,8 +86,8 @@ url_split(const char *url, char *host, size_t hsize, int *port,
 	else if (strlen(h) >= hsize)
 		snprintf(why, wlen, "%s: the host name is too long", url);
 	else if (evhttp_uri_get_userinfo(u) != NULL)
-		snprintf(why, wlen, "%s: user names in URLs are not supported",
-		    url);
+		snprintf(
+		    why, wlen, "%s: user names in URLs are not supported", url);
 	else if (evhttp_uri_get_port(u) == 0)
 		snprintf(why, wlen, "%s: port 0 is not a port", url);
 	else
@@ -94,13 +95,13 @@ url_split(const char *url, char *host, size_t hsize, int *port,
 	if (rc == 0) {
 		/* An IPv6 literal comes back without its brackets. */
 		snprintf(host, hsize, "%s", h);
-		*port = evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u)
-						   : 80;
+		*port =
+		    evhttp_uri_get_port(u) > 0 ? evhttp_uri_get_port(u) : 80;
 		if (target != NULL) {
 			if (path == NULL || *path == '\0')
 				path = "/";
-			need = strlen(path) + (query ? strlen(query) + 1 : 0) +
-			       1;
+			need =
+			    strlen(path) + (query ? strlen(query) + 1 : 0) + 1;
 			if ((*target = malloc(need)) == NULL) {
 				snprintf(why, wlen, "out of memory");
 				rc = -1;
@@ -197,7 +198,8 @@ deliver_receivers_parse(
 			return -1;
 		n++;
 	}
-	memcpy(opts->receivers, out, n * sizeof(out[0]));
+	if (n > 0)
+		memcpy(opts->receivers, out, n * sizeof(out[0]));
 	opts->nreceivers = n;
 	return 0;
 }
@@ -214,114 +216,7 @@ deliver_backoff_ms(int64_t min_ms, int64_t max_ms, int failures)
 	return v < max_ms ? v : max_ms;
 }
 
-/* --- text ------------------------------------------------------------------ */
-
-/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
-static size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t len;
-	unsigned min;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		len = 2, cp = s[0] & 0x1F, min = 0x80;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		len = 3, cp = s[0] & 0x0F, min = 0x800;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		len = 4, cp = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return len;
-}
-
-size_t
-deliver_text_clean(char *dst, size_t size, const char *src, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t o = 0, i = 0;
-
-	if (size == 0)
-		return 0;
-	while (i < len) {
-		size_t k = s[i] == 0 ? 0 : utf8_seq(s + i, len - i);
-
-		if (o + (k ? k : 1) > size - 1)
-			break;
-		if (k == 0) {
-			dst[o++] = '?';
-			i++;
-			continue;
-		}
-		memcpy(dst + o, s + i, k);
-		o += k;
-		i += k;
-	}
-	dst[o] = '\0';
-	return o;
-}
-
-size_t
-deliver_json_compact(char *s, size_t len)
-{
-	size_t o = 0;
-	int in_str = 0, esc = 0;
-	char prev = '\0';
-
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				in_str = 0;
-		} else if (c == '"') {
-			in_str = 1;
-		} else if (c == ' ' && (prev == ':' || prev == ',')) {
-			continue;
-		}
-		s[o++] = c;
-		prev = c;
-	}
-	if (o < len)
-		s[o] = '\0';
-	return o;
-}
-
-/* A cleaned copy of at most DELIVER_RECEIPT_MAX bytes of buf, or NULL. */
-static char *
-body_text(struct evbuffer *buf)
-{
-	size_t n = buf != NULL ? evbuffer_get_length(buf) : 0;
-	unsigned char *p;
-	char *out;
-
-	if (n == 0)
-		return NULL;
-	if (n > DELIVER_RECEIPT_MAX + 4)
-		n = DELIVER_RECEIPT_MAX + 4; /* enough to end a character */
-	if ((p = evbuffer_pullup(buf, (ev_ssize_t)n)) == NULL ||
-	    (out = malloc(DELIVER_RECEIPT_MAX + 1)) == NULL)
-		return NULL;
-	deliver_text_clean(out, DELIVER_RECEIPT_MAX + 1, (const char *)p, n);
-	return out;
-}
-
-/* --- the index of items by id ---------------------------------------------- */
+/* --- the index of items by id --------------------------------------------- */
 
 static size_t
 bucket_of(const struct deliver *d, int64_t id)
@@ -347,7 +242,7 @@ index_grow(struct deliver *d)
 	size_t old = d->nbuckets;
 	struct dl_item **ob = d->buckets, **nb;
 
-	if ((nb = calloc(old * 2, sizeof(*nb))) == NULL)
+	if ((nb = calloc(old * 2, sizeof(struct dl_item *))) == NULL)
 		return; /* longer chains, still correct */
 	d->buckets = nb;
 	d->nbuckets = old * 2;
@@ -391,7 +286,7 @@ index_del(struct deliver *d, struct dl_item *it)
 	}
 }
 
-/* --- items ----------------------------------------------------------------- */
+/* --- items ---------------------------------------------------------------- */
 
 static void item_due(evutil_socket_t fd, short what, void *arg);
 
@@ -412,8 +307,8 @@ deliver_backlog_changed(struct deliver *d)
 
 /* A new item owning payload (the caller's malloc), indexed, not queued. */
 static struct dl_item *
-item_new(struct deliver *d, struct dl_recv *r, int64_t id, char *payload,
-    size_t len)
+item_new(
+    struct deliver *d, struct dl_recv *r, int64_t id, char *payload, size_t len)
 {
 	struct dl_item *it = calloc(1, sizeof(*it));
 
@@ -465,20 +360,31 @@ enqueue(struct dl_item *it)
 	TAILQ_INSERT_TAIL(&it->recv->ready, it, q);
 }
 
-/* Queue it after wait_ms, or at once when that is not in the future. */
-static void
-schedule(struct dl_item *it, int64_t wait_ms)
+/* Arm the item's timer to fire in wait_ms. */
+static int
+arm(struct dl_item *it, int64_t wait_ms)
 {
 	struct timeval tv;
 
-	if (wait_ms <= 0) {
+	tv.tv_sec = (time_t)(wait_ms / 1000);
+	tv.tv_usec = (suseconds_t)(wait_ms % 1000) * 1000;
+	return evtimer_add(&it->timer, &tv);
+}
+
+/* Queue it at due_ms (wall clock, the row's next_at), or at once when that
+ * is not in the future. */
+static void
+schedule(struct dl_item *it, int64_t due_ms)
+{
+	int64_t wait = due_ms - timeutil_now_ms();
+
+	it->due_ms = due_ms;
+	if (wait <= 0) {
 		enqueue(it);
 		return;
 	}
-	tv.tv_sec = (time_t)(wait_ms / 1000);
-	tv.tv_usec = (suseconds_t)(wait_ms % 1000) * 1000;
 	it->state = DL_WAITING;
-	if (evtimer_add(&it->timer, &tv) != 0)
+	if (arm(it, wait) != 0)
 		enqueue(it);
 }
 
@@ -486,9 +392,15 @@ static void
 item_due(evutil_socket_t fd, short what, void *arg)
 {
 	struct dl_item *it = arg;
+	int64_t early = it->due_ms - timeutil_now_ms();
 
 	(void)fd;
 	(void)what;
+	/* The loop's coarse clock may wake us a few ms before next_at; a
+	 * retry is never sent before the time its row gives (a larger gap
+	 * is the wall clock stepping, not worth waiting for). */
+	if (early > 0 && early <= 1000 && arm(it, early) == 0)
+		return;
 	enqueue(it);
 	deliver_pump(it->recv);
 }
@@ -513,9 +425,8 @@ has_room(const struct deliver *d, const struct dl_recv *r, size_t len)
 }
 
 int
-deliver_adopt(struct deliver *d, struct dl_recv *r, int64_t id,
-    int is_fallback, int attempts, int64_t next_ms, const char *payload,
-    size_t len)
+deliver_adopt(struct deliver *d, struct dl_recv *r, int64_t id, int is_fallback,
+    int attempts, int64_t next_ms, const char *payload, size_t len)
 {
 	char *copy = malloc(len + 1);
 	struct dl_item *it;
@@ -532,7 +443,7 @@ deliver_adopt(struct deliver *d, struct dl_recv *r, int64_t id,
 	}
 	it->is_fallback = is_fallback || r == d->fallback;
 	it->attempts = attempts;
-	schedule(it, next_ms > 0 ? next_ms - timeutil_now_ms() : 0);
+	schedule(it, next_ms);
 	return 0;
 }
 
@@ -543,8 +454,9 @@ deliver_fallback_made(struct deliver *d, struct dl_item *item, int64_t fb_id)
 	struct dl_item *it;
 
 	metrics_inc(d->m_fallback);
-	log_info("delivery.fallback", "delivery=%" PRId64
-	    " receiver=%s fallback=%" PRId64 " fallback_receiver=%s",
+	log_info("delivery.fallback",
+	    "delivery=%" PRId64 " receiver=%s fallback=%" PRId64
+	    " fallback_receiver=%s",
 	    item->id, item->recv->name, fb_id, fr->name);
 	if (deliver_find(d, fb_id) != NULL)
 		return;
@@ -561,7 +473,25 @@ deliver_fallback_made(struct deliver *d, struct dl_item *item, int64_t fb_id)
 	deliver_backlog_changed(d);
 }
 
-/* --- attempts -------------------------------------------------------------- */
+/* --- attempts ------------------------------------------------------------- */
+
+/* A cleaned copy of at most DELIVER_RECEIPT_MAX bytes of buf, or NULL. */
+static char *
+body_text(struct evbuffer *buf)
+{
+	size_t n = buf != NULL ? evbuffer_get_length(buf) : 0;
+	unsigned char *p;
+	char text[DELIVER_RECEIPT_MAX + 1];
+
+	if (n == 0)
+		return NULL;
+	if (n > DELIVER_RECEIPT_MAX + 4)
+		n = DELIVER_RECEIPT_MAX + 4; /* enough to end a character */
+	if ((p = evbuffer_pullup(buf, (ev_ssize_t)n)) == NULL)
+		return NULL;
+	deliver_text_clean(text, sizeof(text), (const char *)p, n);
+	return strdup(text);
+}
 
 static void
 record(struct deliver *d, struct dl_rec *rec)
@@ -592,16 +522,19 @@ delivered(struct dl_item *it, int status, double latency_ms, char *body)
 	    .final = it,
 	};
 
+	if (r->failing)
+		log_info("delivery.receiver_answers", "receiver=%s", r->name);
+	r->failing = 0;
 	item_finished(it);
 	free(it->payload);
 	it->payload = NULL;
 	metrics_inc(d->m_delivered);
-	metrics_observe(d->m_seconds,
-	    (double)(timeutil_mono_us() - it->since_us) / 1e6);
+	metrics_observe(
+	    d->m_seconds, (double)(timeutil_mono_us() - it->since_us) / 1e6);
 	if (it->attempts > 0)
-		log_info("delivery.delivered", "delivery=%" PRId64
-		    " receiver=%s attempts=%d", it->id, r->name,
-		    it->attempts + 1);
+		log_info("delivery.delivered",
+		    "delivery=%" PRId64 " receiver=%s attempts=%d", it->id,
+		    r->name, it->attempts + 1);
 	record(d, &rec);
 	deliver_backlog_changed(d);
 }
@@ -622,6 +555,10 @@ failed(struct dl_item *it, int status, double latency_ms, const char *error,
 	};
 	char q[200];
 
+	if (!r->failing)
+		log_warn("delivery.receiver_failing", "receiver=%s err=%s",
+		    r->name, log_quote(q, sizeof(q), error));
+	r->failing = 1;
 	it->attempts++;
 	rec.attempts = it->attempts;
 	if (it->attempts >= d->opts.attempts_before_fallback) {
@@ -637,7 +574,9 @@ failed(struct dl_item *it, int status, double latency_ms, const char *error,
 			it->payload = NULL;
 		}
 		metrics_inc(d->m_failed);
-		log_warn("delivery.failed", "delivery=%" PRId64
+		/* Worth a warning when nobody else will carry the notice. */
+		log_msg(rec.fallback ? LOGL_INFO : LOGL_WARN, "delivery.failed",
+		    "delivery=%" PRId64
 		    " receiver=%s attempts=%d err=%s fallback=%s",
 		    it->id, r->name, it->attempts,
 		    log_quote(q, sizeof(q), error),
@@ -648,12 +587,13 @@ failed(struct dl_item *it, int status, double latency_ms, const char *error,
 
 		rec.state = DELIVER_ST_PENDING;
 		rec.next_ms = timeutil_now_ms() + wait;
+		schedule(it, rec.next_ms);
 		metrics_inc(d->m_retried);
-		log_debug("delivery.retry", "delivery=%" PRId64
+		log_debug("delivery.retry",
+		    "delivery=%" PRId64
 		    " receiver=%s attempts=%d wait_ms=%" PRId64 " err=%s",
 		    it->id, r->name, it->attempts, wait,
 		    log_quote(q, sizeof(q), error));
-		schedule(it, wait);
 	}
 	record(d, &rec);
 	deliver_backlog_changed(d);
@@ -688,6 +628,45 @@ on_error(enum evhttp_request_error e, void *arg)
 	s->error = (int)e;
 }
 
+/*
+ * An HTTP/1.0 answer without "Connection: keep-alive" ends the connection,
+ * which libevent 2.1 only knows from a "Connection: close" header; sending
+ * the next request on it would fail.
+ */
+static int
+answer_closes(struct evhttp_request *req)
+{
+	const char *c;
+
+	if (req->major != 1 || req->minor != 0)
+		return 0;
+	c = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Connection");
+	return c == NULL || evutil_ascii_strcasecmp(c, "keep-alive") != 0;
+}
+
+/* Free the connections the receiver closes (not from inside their own
+ * callbacks, hence this event) and send on new ones. */
+static void
+renew_stale(evutil_socket_t fd, short what, void *arg)
+{
+	struct dl_recv *r = arg;
+
+	(void)fd;
+	(void)what;
+	for (int i = 0; i < r->nslots; i++) {
+		struct dl_slot *s = &r->slots[i];
+
+		if (!s->stale)
+			continue;
+		if (s->conn != NULL)
+			evhttp_connection_free(s->conn);
+		s->conn = NULL;
+		s->stale = 0;
+	}
+	deliver_pump(r);
+}
+
 static void
 on_answer(struct evhttp_request *req, void *arg)
 {
@@ -704,6 +683,12 @@ on_answer(struct evhttp_request *req, void *arg)
 	r->in_flight--;
 	latency_ms = (double)(timeutil_mono_us() - it->sent_us) / 1000.0;
 	code = req != NULL ? evhttp_request_get_response_code(req) : 0;
+	if (code > 0 && answer_closes(req)) {
+		struct timeval now = {0, 0};
+
+		s->stale = 1;
+		evtimer_add(r->renew, &now);
+	}
 	if (code >= 200 && code <= 299) {
 		delivered(it, code, latency_ms,
 		    body_text(evhttp_request_get_input_buffer(req)));
@@ -726,8 +711,8 @@ slot_conn(struct dl_slot *s)
 
 	if (s->conn != NULL)
 		return s->conn;
-	s->conn = evhttp_connection_base_new(d->base, d->dns, r->host,
-	    (unsigned short)r->port);
+	s->conn = evhttp_connection_base_new(
+	    d->base, d->dns, r->host, (unsigned short)r->port);
 	if (s->conn == NULL)
 		return NULL;
 	tv.tv_sec = (time_t)(d->opts.timeout_ms / 1000);
@@ -749,8 +734,7 @@ send_on(struct dl_slot *s, struct dl_item *it)
 	struct evkeyvalq *h;
 	char idbuf[24];
 
-	if (conn == NULL ||
-	    (req = evhttp_request_new(on_answer, s)) == NULL)
+	if (conn == NULL || (req = evhttp_request_new(on_answer, s)) == NULL)
 		return -1;
 	evhttp_request_set_error_cb(req, on_error);
 	h = evhttp_request_get_output_headers(req);
@@ -783,14 +767,29 @@ send_on(struct dl_slot *s, struct dl_item *it)
 void
 deliver_pump(struct dl_recv *r)
 {
+	struct deliver *d = r->d;
 	struct dl_item *it;
 
-	while (r->in_flight < r->nslots &&
-	       (it = TAILQ_FIRST(&r->ready)) != NULL) {
+	/* Outcomes the store has not taken yet: no more attempts until it
+	 * does, rather than make records that might have to be dropped. */
+	if (d->recs.n + d->writing.n >= DELIVER_RECORDS_PAUSE) {
+		if (!d->paused)
+			log_warn("delivery.paused", "records=%zu reason=%s",
+			    d->recs.n + d->writing.n,
+			    "outcomes not yet written to the store");
+		d->paused = 1;
+		return;
+	}
+	if (d->paused)
+		log_info("delivery.resumed", "records=%zu",
+		    d->recs.n + d->writing.n);
+	d->paused = 0;
+	while (
+	    r->in_flight < r->nslots && (it = TAILQ_FIRST(&r->ready)) != NULL) {
 		struct dl_slot *s = NULL;
 
 		for (int i = 0; i < r->nslots && s == NULL; i++)
-			if (r->slots[i].item == NULL)
+			if (r->slots[i].item == NULL && !r->slots[i].stale)
 				s = &r->slots[i];
 		if (s == NULL)
 			break;
@@ -803,7 +802,7 @@ deliver_pump(struct dl_recv *r)
 	}
 }
 
-/* --- the engine ------------------------------------------------------------ */
+/* --- the engine ----------------------------------------------------------- */
 
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
@@ -814,7 +813,8 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 }
 
 static int
-recv_init(struct deliver *d, struct dl_recv *r, const struct deliver_receiver *c)
+recv_init(
+    struct deliver *d, struct dl_recv *r, const struct deliver_receiver *c)
 {
 	char why[300], q[320];
 
@@ -833,11 +833,11 @@ recv_init(struct deliver *d, struct dl_recv *r, const struct deliver_receiver *c
 		snprintf(r->hosthdr, sizeof(r->hosthdr), "[%s]:%d", r->host,
 		    r->port);
 	else
-		snprintf(r->hosthdr, sizeof(r->hosthdr), "%s:%d", r->host,
-		    r->port);
+		snprintf(
+		    r->hosthdr, sizeof(r->hosthdr), "%s:%d", r->host, r->port);
 	r->nslots = d->opts.max_in_flight;
-	if ((r->slots = calloc((size_t)r->nslots, sizeof(*r->slots))) ==
-	    NULL)
+	if ((r->slots = calloc((size_t)r->nslots, sizeof(*r->slots))) == NULL ||
+	    (r->renew = evtimer_new(d->base, renew_stale, r)) == NULL)
 		return -1;
 	for (int i = 0; i < r->nslots; i++)
 		r->slots[i].recv = r;
@@ -881,13 +881,12 @@ metrics_init(struct deliver *d)
 	    "Deliveries queued, waiting to retry or in flight.", NULL);
 	d->m_dropped = metrics_counter(m,
 	    "alarmd_delivery_records_dropped_total",
-	    "Attempt records given up unwritten (store away too long).",
-	    NULL);
-	d->m_store_errors = metrics_counter(m,
-	    "alarmd_delivery_store_errors_total",
-	    "Failed writes and reads of the delivery engine's store "
-	    "connection.",
-	    NULL);
+	    "Attempt records given up unwritten (store away too long).", NULL);
+	d->m_store_errors =
+	    metrics_counter(m, "alarmd_delivery_store_errors_total",
+	        "Failed writes and reads of the delivery engine's store "
+	        "connection.",
+	        NULL);
 }
 
 struct deliver *
@@ -900,7 +899,7 @@ deliver_new(struct event_base *base, const struct deliver_opts *opts)
 	};
 	struct deliver *d = calloc(1, sizeof(*d));
 	int need_dns = 0;
-	struct timeval tick = {0, DELIVER_FLUSH_MS * 1000};
+	struct timeval tick = {0, (suseconds_t)DELIVER_FLUSH_MS * 1000};
 
 	if (d == NULL) {
 		log_error("delivery.out_of_memory", "what=engine");
@@ -914,8 +913,8 @@ deliver_new(struct event_base *base, const struct deliver_opts *opts)
 		d->opts.backoff_min_ms = 500;
 	if (d->opts.backoff_max_ms < d->opts.backoff_min_ms)
 		d->opts.backoff_max_ms = d->opts.backoff_min_ms > 300000
-					     ? d->opts.backoff_min_ms
-					     : 300000;
+		                             ? d->opts.backoff_min_ms
+		                             : 300000;
 	if (d->opts.timeout_ms < 1)
 		d->opts.timeout_ms = 5000;
 	if (d->opts.max_in_flight < 1)
@@ -955,13 +954,13 @@ deliver_new(struct event_base *base, const struct deliver_opts *opts)
 	d->bytes_max = DELIVER_BYTES_MAX / (d->nall ? d->nall : 1);
 	d->nbuckets = 1024;
 	metrics_init(d);
-	d->buckets = calloc(d->nbuckets, sizeof(*d->buckets));
+	d->buckets = calloc(d->nbuckets, sizeof(struct dl_item *));
 	d->st = store_open(opts->conninfo, &so);
 	d->tick = event_new(base, -1, EV_PERSIST, on_tick, d);
 	if (need_dns)
-		d->dns = evdns_base_new(base,
-		    EVDNS_BASE_INITIALIZE_NAMESERVERS |
-			EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		d->dns =
+		    evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		                             EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (d->buckets == NULL || d->st == NULL || d->tick == NULL ||
 	    event_add(d->tick, &tick) != 0 || (need_dns && d->dns == NULL)) {
 		log_error("delivery.start_failed",
@@ -1004,6 +1003,8 @@ deliver_free(struct deliver *d)
 		}
 	}
 	for (size_t i = 0; i < d->nall; i++) {
+		if (d->recv[i].renew != NULL)
+			event_free(d->recv[i].renew);
 		free(d->recv[i].slots);
 		free(d->recv[i].target);
 	}
@@ -1032,12 +1033,13 @@ deliver_load_pending(struct deliver *d)
 		if (r->nitems >= d->items_max)
 			continue;
 		r->spill_from = 0;
-		if ((n = deliver_store_load(d, r, (int)(d->items_max -
-		                                      r->nitems))) < 0)
+		if ((n = deliver_store_load(
+		         d, r, (int)(d->items_max - r->nitems))) < 0)
 			return -1;
 		if (n > 0)
-			log_info("delivery.resumed", "receiver=%s deliveries=%d"
-			    " more_in_store=%s", r->name, n,
+			log_info("delivery.taken_over",
+			    "receiver=%s deliveries=%d more_in_store=%s",
+			    r->name, n,
 			    r->spill_from != INT64_MAX ? "yes" : "no");
 		deliver_pump(r);
 	}
@@ -1048,17 +1050,21 @@ void
 deliver_submit(struct deliver *d, int64_t delivery_id, const char *receiver,
     const char *payload, size_t len)
 {
-	struct dl_recv *r = deliver_recv_by_name(d, receiver);
+	struct dl_recv *r =
+	    receiver != NULL ? deliver_recv_by_name(d, receiver) : NULL;
 	struct dl_item *it;
 	char *copy;
 	char q[80];
 
 	if (r == NULL) {
-		log_warn("delivery.unknown_receiver", "delivery=%" PRId64
-		    " receiver=%s reason=not_configured",
-		    delivery_id, log_quote(q, sizeof(q), receiver));
+		log_warn("delivery.unknown_receiver",
+		    "delivery=%" PRId64 " receiver=%s reason=not_configured",
+		    delivery_id,
+		    log_quote(q, sizeof(q), receiver ? receiver : "(none)"));
 		return;
 	}
+	if (payload == NULL)
+		len = 0;
 	if (deliver_find(d, delivery_id) != NULL)
 		return; /* already on its way (read back from the store) */
 	if (!has_room(d, r, len) || (copy = malloc(len + 1)) == NULL) {
@@ -1066,7 +1072,8 @@ deliver_submit(struct deliver *d, int64_t delivery_id, const char *receiver,
 		deliver_backlog_changed(d);
 		return;
 	}
-	memcpy(copy, payload, len);
+	if (len > 0)
+		memcpy(copy, payload, len);
 	copy[len] = '\0';
 	if ((it = item_new(d, r, delivery_id, copy, len)) == NULL) {
 		free(copy);

@@ -35,7 +35,9 @@ struct store;
 /* The receiver's answer kept as evidence, and the write period. */
 #define DELIVER_RECEIPT_MAX 1024
 #define DELIVER_FLUSH_MS 20
-/* Records of attempts kept while the store is away; beyond, the oldest go. */
+/* Records of attempts not yet written (the store away): beyond PAUSE no
+ * attempt is made; beyond MAX (answers still arriving) the oldest go. */
+#define DELIVER_RECORDS_PAUSE 50000
 #define DELIVER_RECORDS_MAX 100000
 /* Items and payload bytes one receiver keeps in memory before spilling. */
 #define DELIVER_ITEMS_MAX 20000
@@ -64,8 +66,9 @@ struct dl_item {
 	int is_fallback;
 	int wants_fallback; /* failed; its fallback is not made yet */
 	enum dl_state state;
-	int64_t since_us;    /* monotonic: queued in this process */
-	int64_t sent_us;     /* monotonic: this attempt began */
+	int64_t due_ms;       /* wall clock: not sent before (next_at) */
+	int64_t since_us;     /* monotonic: queued in this process */
+	int64_t sent_us;      /* monotonic: this attempt began */
 	int64_t sent_wall_ms; /* the same on the wall clock, for the row */
 };
 
@@ -77,6 +80,7 @@ struct dl_slot {
 	struct evhttp_connection *conn;
 	struct dl_item *item; /* NULL when idle */
 	int error;            /* evhttp's error kind, -1 when none */
+	int stale;            /* the receiver closes it: make a new one */
 };
 
 struct dl_recv {
@@ -90,6 +94,7 @@ struct dl_recv {
 	struct dl_queue ready;
 	struct dl_slot *slots;
 	int nslots;
+	struct event *renew; /* replaces stale connections, off the callback */
 	int in_flight;
 	size_t nitems; /* in memory and not done */
 	size_t bytes;  /* their payloads */
@@ -100,19 +105,20 @@ struct dl_recv {
 	int64_t spill_next;
 	uint64_t nspilled; /* about how many, for the backlog */
 	int refilling;
+	int failing; /* its last attempt failed (logged once per episode) */
 };
 
 /* One attempt, and the delivery's state after it. */
 struct dl_rec {
 	int64_t id;
-	int64_t at_ms;   /* wall clock, attempt began */
-	int status;      /* HTTP status, 0 when none came */
+	int64_t at_ms; /* wall clock, attempt began */
+	int status;    /* HTTP status, 0 when none came */
 	double latency_ms;
-	char *error;     /* NULL on success */
-	char *response;  /* the answer's body (cut), or NULL */
-	int state;       /* DELIVER_ST_* */
-	int attempts;    /* failed attempts after this one */
-	int64_t next_ms; /* wall clock of the retry, 0 for none */
+	char *error;           /* NULL on success */
+	char *response;        /* the answer's body (cut), or NULL */
+	int state;             /* DELIVER_ST_* */
+	int attempts;          /* failed attempts after this one */
+	int64_t next_ms;       /* wall clock of the retry, 0 for none */
 	struct dl_item *final; /* released once written */
 	int fallback;          /* make a fallback delivery of it */
 };
@@ -139,7 +145,7 @@ struct deliver {
 	/* The index of items by id: chained buckets, a power of two. */
 	struct dl_item **buckets;
 	size_t nbuckets, nindexed;
-	size_t fb_waiting; /* failed items whose fallback is being made */
+	size_t fb_waiting;      /* failed items whose fallback is being made */
 	struct dl_recs recs;    /* to write */
 	struct dl_recs writing; /* being written */
 	struct event *tick;
@@ -152,6 +158,7 @@ struct deliver {
 	int64_t op_started_us;
 	int op_limit;
 	int sql_failures; /* batches refused in a row */
+	int paused;       /* no attempts: too many records unwritten */
 	/* Store trouble is logged when it starts, then every 10 s. */
 	int64_t trouble_since_ms, trouble_logged_ms;
 	uint64_t trouble_count;
@@ -160,7 +167,7 @@ struct deliver {
 	struct metric *m_seconds, *m_backlog, *m_dropped, *m_store_errors;
 };
 
-/* --- deliver.c: the engine, for deliver_store.c ------------------------- */
+/* --- deliver.c: the engine, for deliver_store.c --------------------------- */
 
 /* The item of id in memory, or NULL. */
 struct dl_item *deliver_find(struct deliver *d, int64_t id);
@@ -183,7 +190,7 @@ void deliver_backlog_changed(struct deliver *d);
 /* The receiver of that name (a primary or the fallback), or NULL. */
 struct dl_recv *deliver_recv_by_name(struct deliver *d, const char *name);
 
-/* --- deliver_store.c ----------------------------------------------------- */
+/* --- deliver_store.c ------------------------------------------------------ */
 
 /* Free a record's strings. */
 void deliver_rec_clear(struct dl_rec *rec);
@@ -200,15 +207,14 @@ int deliver_store_count_pending(struct deliver *d);
  * waiting for the store. */
 void deliver_store_finish(struct deliver *d);
 
-/* --- pure helpers (unit-tested) ------------------------------------------ */
+/* --- pure helpers (unit-tested) ------------------------------------------- */
 
 /*
  * Copy at most size - 1 bytes of src[0..len) into dst as text the store
  * accepts: invalid UTF-8 and NUL become '?', a character is never cut in
  * two.  Returns the length written.
  */
-size_t deliver_text_clean(
-    char *dst, size_t size, const char *src, size_t len);
+size_t deliver_text_clean(char *dst, size_t size, const char *src, size_t len);
 
 /*
  * Drop the blanks that jsonb's text output puts after ':' and ',' (outside

@@ -3,16 +3,21 @@
  * batches, pending deliveries read back.
  *
  * deliver.c records every attempt in d->recs; every DELIVER_FLUSH_MS the
- * tick hands the batch to one statement that inserts the attempts, updates
- * the deliveries and makes the fallback deliveries, all as arrays through
- * unnest, so a burst of thousands is one round trip and one transaction.
- * The statement runs asynchronously on the engine's own connection (libpq
- * nonblocking, its socket watched by the loop), so the loop never waits
- * for a commit; only the read at start and the last write at shutdown
- * wait.  A batch that fails stays in memory, ahead of newer records, and
- * is tried again on the next tick (bounded by DELIVER_RECORDS_MAX, then the
- * oldest are dropped, logged and counted).  The same connection reads back
- * the deliveries a receiver spilled when it was full.
+ * tick hands the batch to one statement whose data-modifying WITH clauses
+ * insert the attempts, update the deliveries and make the fallback
+ * deliveries, all as arrays through unnest: a burst of thousands is one
+ * round trip and one transaction, and the fallbacks' ids come back to be
+ * queued once it has committed.  The statement runs asynchronously on the
+ * engine's own connection (libpq nonblocking, its socket watched by the
+ * loop), so the loop never waits for a commit; only the read at start and
+ * the last write at shutdown wait.  A batch that fails stays in memory,
+ * ahead of newer records, and is tried again on the next tick; meanwhile
+ * deliver.c makes no new attempts beyond DELIVER_RECORDS_PAUSE records,
+ * and beyond DELIVER_RECORDS_MAX the oldest are dropped, logged and
+ * counted.  The same connection reads back the deliveries a receiver
+ * spilled when it was full.  The text helpers here make what receivers
+ * answer fit a text column, and what jsonb prints as compact as what the
+ * core sent.
  *
  * Writes are idempotent where a lost COMMIT could repeat them: a delivery
  * is updated only while pending and only forwards (more attempts, or an
@@ -42,14 +47,17 @@ static const char SQL_FLUSH[] =
     "AS u(id, at, status, latency, error, response, state, attempts, "
     "next_at, ord)), "
     "l AS (SELECT DISTINCT ON (id) * FROM u ORDER BY id, ord DESC), "
+    "e AS (SELECT DISTINCT ON (id) id, error FROM u "
+    "WHERE error IS NOT NULL ORDER BY id, ord DESC), "
     "w AS (UPDATE deliveries d SET state = l.state, attempts = l.attempts, "
     "next_at = to_timestamp(l.next_at / 1000.0), "
-    "last_error = coalesce(l.error, d.last_error), "
+    "last_error = coalesce(e.error, d.last_error), "
     "delivered_at = CASE WHEN l.state = 'delivered' "
     "THEN to_timestamp((l.at + l.latency) / 1000.0) END, "
     "receipt = CASE WHEN l.state = 'delivered' THEN l.response "
     "ELSE d.receipt END "
-    "FROM l WHERE d.id = l.id AND d.state = 'pending' "
+    "FROM l LEFT JOIN e ON e.id = l.id "
+    "WHERE d.id = l.id AND d.state = 'pending' "
     "AND (l.state <> 'pending' OR d.attempts < l.attempts) "
     "RETURNING d.id, d.notification_id, l.state), "
     "a AS (INSERT INTO delivery_attempts (delivery_id, at, http_status, "
@@ -80,7 +88,95 @@ static const char SQL_COUNT[] =
 
 static const char *const STATE_NAMES[] = {"pending", "delivered", "failed"};
 
-/* --- array literals -------------------------------------------------------- */
+/* --- text to and from the store ------------------------------------------ */
+
+/* The length of the valid UTF-8 sequence at s (n bytes left), 0 if none. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned min;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF)
+		len = 2, cp = s[0] & 0x1F, min = 0x80;
+	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+		len = 3, cp = s[0] & 0x0F, min = 0x800;
+	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+		len = 4, cp = s[0] & 0x07, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+size_t
+deliver_text_clean(char *dst, size_t size, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t o = 0, i = 0;
+
+	if (size == 0)
+		return 0;
+	while (i < len) {
+		size_t k = s[i] == 0 ? 0 : utf8_seq(s + i, len - i);
+
+		if (o + (k ? k : 1) > size - 1)
+			break;
+		if (k == 0) {
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(dst + o, s + i, k);
+		o += k;
+		i += k;
+	}
+	dst[o] = '\0';
+	return o;
+}
+
+size_t
+deliver_json_compact(char *s, size_t len)
+{
+	size_t o = 0;
+	int in_str = 0, esc = 0;
+	char prev = '\0';
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"')
+				in_str = 0;
+		} else if (c == '"') {
+			in_str = 1;
+		} else if (c == ' ' && (prev == ':' || prev == ',')) {
+			continue;
+		}
+		s[o++] = c;
+		prev = c;
+	}
+	if (o < len)
+		s[o] = '\0';
+	return o;
+}
+
+/* --- array literals ------------------------------------------------------- */
 
 static void
 arr_put(struct deliver_arr *a, const char *s, size_t n)
@@ -182,7 +278,7 @@ deliver_arr_free(struct deliver_arr *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* --- records --------------------------------------------------------------- */
+/* --- records -------------------------------------------------------------- */
 
 void
 deliver_rec_clear(struct dl_rec *rec)
@@ -244,7 +340,7 @@ recs_forget(struct deliver *d, struct dl_recs *rs, size_t n)
 	deliver_backlog_changed(d);
 }
 
-/* --- store trouble, logged without flooding the log ------------------------ */
+/* --- store trouble, logged without flooding the log ----------------------- */
 
 #define TROUBLE_LOG_EVERY_MS 10000
 
@@ -263,8 +359,8 @@ trouble(struct deliver *d, const char *what, const struct store_err *err,
 		return;
 	d->trouble_logged_ms = now;
 	log_warn("delivery.store_failed",
-	    "what=%s kind=%s records=%zu failures=%" PRIu64
-	    " for_ms=%" PRId64 " err=%s",
+	    "what=%s kind=%s records=%zu failures=%" PRIu64 " for_ms=%" PRId64
+	    " err=%s",
 	    what, err->kind == STORE_ERR_CONN ? "conn" : "sql", records,
 	    d->trouble_count, now - d->trouble_since_ms,
 	    log_quote(q, sizeof(q), err->msg));
@@ -283,7 +379,7 @@ trouble_over(struct deliver *d)
 	d->trouble_count = 0;
 }
 
-/* --- the flush ------------------------------------------------------------- */
+/* --- the flush ------------------------------------------------------------ */
 
 /* The eleven parameters of SQL_FLUSH for the records in d->writing. */
 struct flush_params {
@@ -349,8 +445,10 @@ flush_done(struct deliver *d, const PGresult *res)
 			deliver_fallback_made(d, it, fb);
 	}
 	recs_forget(d, &d->writing, d->writing.n);
-	if (d->fallback != NULL && !d->closing)
-		deliver_pump(d->fallback);
+	/* The fallbacks just made, and whatever waited for the records to
+	 * be written. */
+	for (size_t i = 0; i < d->nall && !d->closing; i++)
+		deliver_pump(&d->recv[i]);
 }
 
 /*
@@ -404,7 +502,7 @@ flush_failed(struct deliver *d, const struct store_err *err)
 	}
 }
 
-/* --- reading pending deliveries back --------------------------------------- */
+/* --- reading pending deliveries back -------------------------------------- */
 
 /* Adopt the rows of SQL_LOAD for r; the count adopted. */
 static int
@@ -418,22 +516,23 @@ load_rows(struct deliver *d, struct dl_recv *r, const PGresult *res)
 		int fb = PQgetvalue(res, i, 1)[0] == 't';
 		int att = atoi(PQgetvalue(res, i, 2));
 		int64_t next = PQgetisnull(res, i, 3)
-				   ? 0
-				   : strtoll(PQgetvalue(res, i, 3), NULL, 10);
+		                   ? 0
+		                   : strtoll(PQgetvalue(res, i, 3), NULL, 10);
 
 		last = id;
 		if (deliver_find(d, id) != NULL)
 			continue;
-		if (deliver_adopt(d, r, id, fb, att, next, PQgetvalue(res, i, 4),
+		if (deliver_adopt(d, r, id, fb, att, next,
+		        PQgetvalue(res, i, 4),
 		        (size_t)PQgetlength(res, i, 4)) == 0)
 			adopted++;
 	}
 	r->nspilled = r->nspilled > (uint64_t)adopted
-			  ? r->nspilled - (uint64_t)adopted
-			  : 0;
+	                  ? r->nspilled - (uint64_t)adopted
+	                  : 0;
 	if (rows == d->op_limit && last >= 0)
-		r->spill_from = last + 1 < r->spill_next ? last + 1
-							 : r->spill_next;
+		r->spill_from =
+		    last + 1 < r->spill_next ? last + 1 : r->spill_next;
 	else
 		r->spill_from = r->spill_next;
 	r->spill_next = INT64_MAX;
@@ -509,7 +608,7 @@ deliver_store_count_pending(struct deliver *d)
 	return 0;
 }
 
-/* --- one statement at a time, asynchronously ------------------------------- */
+/* --- one statement at a time, asynchronously ------------------------------ */
 
 static void op_cb(evutil_socket_t fd, short what, void *arg);
 
@@ -634,8 +733,8 @@ op_start(struct deliver *d, enum dl_op op, const char *sql, int n,
 
 	store_err_clear(err);
 	if (conn == NULL) {
-		store_err_set(err, STORE_ERR_CONN, "08006",
-		    "the store is out of reach");
+		store_err_set(
+		    err, STORE_ERR_CONN, "08006", "the store is out of reach");
 		return -1;
 	}
 	if (PQsetnonblocking(conn, 1) != 0 ||
@@ -755,7 +854,7 @@ deliver_store_finish(struct deliver *d)
 			store_err_set(&err, STORE_ERR_SQL, "53200",
 			    "out of memory building the batch");
 		} else if (store_exec(d->st, SQL_FLUSH, 11, p.v, &res, &err) ==
-			   0) {
+		           0) {
 			flush_done(d, res);
 			PQclear(res);
 			flush_params_free(&p);

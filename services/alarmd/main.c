@@ -322,12 +322,14 @@ alarmd_init(struct daemon *d, void *arg)
 
 		memset(&fb, 0, sizeof(fb));
 		if (deliver_receivers_parse(cfg.fallback, &fb, why,
-		        sizeof(why)) < 0 ||
-		    fb.nreceivers != 1)
+		        sizeof(why)) < 0)
 			log_fatal("alarmd.config",
-			    "key=alarmd.fallback error=\"want one name=url%s%s\"",
-			    fb.nreceivers != 1 ? "" : ": ",
-			    fb.nreceivers != 1 ? "" : why);
+			    "key=alarmd.fallback error=\"%s\"", why);
+		if (fb.nreceivers != 1)
+			log_fatal("alarmd.config",
+			    "key=alarmd.fallback error=\"want exactly one "
+			    "name=url, got %zu\"",
+			    fb.nreceivers);
 		dopts.fallback = fb.receivers[0];
 	}
 	dopts.conninfo = daemon_conninfo(d);

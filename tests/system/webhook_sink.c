@@ -47,7 +47,7 @@ struct held {
 struct sink {
 	struct event_base *base;
 	FILE *out;
-	long fail;        /* answers left to fail; -1 all */
+	long fail; /* answers left to fail; -1 all */
 	int fail_status;
 	long delay_ms;
 	long seq;
@@ -76,8 +76,8 @@ answer(struct evhttp_request *req, int status, long seq)
 	    status >= 200 && status <= 299 ? "true" : "false", seq);
 	evhttp_add_header(evhttp_request_get_output_headers(req),
 	    "Content-Type", "application/json");
-	evhttp_send_reply(req, status,
-	    status >= 200 && status <= 299 ? "OK" : "Failed", b);
+	evhttp_send_reply(
+	    req, status, status >= 200 && status <= 299 ? "OK" : "Failed", b);
 	evbuffer_free(b);
 }
 
@@ -115,8 +115,8 @@ log_request(struct sink *k, struct evhttp_request *req)
 
 	fprintf(k->out, "%lld %s ", now_ms(), evhttp_request_get_uri(req));
 	for (size_t i = 0; i < n; i++)
-		putc(body[i] == '\n' || body[i] == '\r' ? ' ' : body[i],
-		    k->out);
+		putc(
+		    body[i] == '\n' || body[i] == '\r' ? ' ' : body[i], k->out);
 	putc('\n', k->out);
 	fflush(k->out);
 }
@@ -181,7 +181,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: webhook_sink PORT OUTFILE [--fail N] "
-			"[--fail-status S] [--delay-ms D]\n");
+	                "[--fail-status S] [--delay-ms D]\n");
 	return 2;
 }
 
@@ -218,17 +218,17 @@ main(int argc, char **argv)
 		    number(argv[i + 1], -1, 1000000000, &v) == 0)
 			k.fail = v;
 		else if (strcmp(argv[i], "--fail-status") == 0 &&
-			 number(argv[i + 1], 100, 599, &v) == 0)
+		         number(argv[i + 1], 100, 599, &v) == 0)
 			k.fail_status = (int)v;
 		else if (strcmp(argv[i], "--delay-ms") == 0 &&
-			 number(argv[i + 1], 0, 3600000, &v) == 0)
+		         number(argv[i + 1], 0, 3600000, &v) == 0)
 			k.delay_ms = v;
 		else
 			return usage();
 	}
 	if ((k.out = fopen(argv[2], "a")) == NULL) {
-		fprintf(stderr, "webhook_sink: %s: %s\n", argv[2],
-		    strerror(errno));
+		fprintf(
+		    stderr, "webhook_sink: %s: %s\n", argv[2], strerror(errno));
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -242,13 +242,13 @@ main(int argc, char **argv)
 	evhttp_set_timeout(http, 3600);
 	evhttp_set_max_body_size(http, 1 << 20);
 	evhttp_set_allowed_methods(http, EVHTTP_REQ_POST | EVHTTP_REQ_GET |
-					     EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT);
+	                                     EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT);
 	evhttp_set_gencb(http, on_request, &k);
-	bound = evhttp_bind_socket_with_handle(http, "127.0.0.1",
-	    (unsigned short)port);
+	bound = evhttp_bind_socket_with_handle(
+	    http, "127.0.0.1", (unsigned short)port);
 	if (bound == NULL) {
-		fprintf(stderr, "webhook_sink: cannot listen on 127.0.0.1:%ld\n",
-		    port);
+		fprintf(stderr,
+		    "webhook_sink: cannot listen on 127.0.0.1:%ld\n", port);
 		return 1;
 	}
 	sigterm = evsignal_new(k.base, SIGTERM, on_signal, k.base);
@@ -261,18 +261,21 @@ main(int argc, char **argv)
 
 		getsockname(evhttp_bound_socket_get_fd(bound),
 		    (struct sockaddr *)&ss, &sl);
-		printf("ready %d\n",
-		    ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		printf(
+		    "ready %d\n", ntohs(((struct sockaddr_in *)&ss)->sin_port));
 	} else
 		printf("ready\n");
 	fflush(stdout);
 	event_base_dispatch(k.base);
 	/* Answer what is held (a request whose sender left is freed by
 	 * that), then let evhttp free the connections. */
-	while (k.held != NULL) {
-		answer(k.held->req, k.held->status, k.held->seq);
-		held_unlink(k.held);
+	for (struct held *h = k.held, *next; h != NULL; h = next) {
+		next = h->next;
+		answer(h->req, h->status, h->seq);
+		event_free(h->ev);
+		free(h);
 	}
+	k.held = NULL;
 	evhttp_free(http);
 	event_free(sigterm);
 	event_free(sigint);

@@ -23,7 +23,7 @@
 #include "../../services/alarmd/deliver.h"
 #include "../../services/alarmd/deliver_internal.h"
 
-/* --- deliver_receivers_parse ------------------------------------------------ */
+/* --- deliver_receivers_parse ---------------------------------------------- */
 
 static void
 parse_good(void **state)
@@ -33,10 +33,10 @@ parse_good(void **state)
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
-	assert_int_equal(deliver_receivers_parse(
-			     "gateway=http://127.0.0.1:9000/hook,"
-			     "im_2-b=http://gw.example.cn/a/b?c=d",
-			     &o, why, sizeof(why)),
+	assert_int_equal(
+	    deliver_receivers_parse("gateway=http://127.0.0.1:9000/hook,"
+	                            "im_2-b=http://gw.example.cn/a/b?c=d",
+	        &o, why, sizeof(why)),
 	    0);
 	assert_int_equal(o.nreceivers, 2);
 	assert_string_equal(o.receivers[0].name, "gateway");
@@ -53,9 +53,10 @@ parse_blanks_trimmed(void **state)
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
-	assert_int_equal(deliver_receivers_parse(
-			     "  sms = http://10.0.0.1:8080 ,\tim=http://[::1]:81/x ",
-			     &o, why, sizeof(why)),
+	assert_int_equal(
+	    deliver_receivers_parse(
+	        "  sms = http://10.0.0.1:8080 ,\tim=http://[::1]:81/x ", &o,
+	        why, sizeof(why)),
 	    0);
 	assert_int_equal(o.nreceivers, 2);
 	assert_string_equal(o.receivers[0].name, "sms");
@@ -76,17 +77,18 @@ parse_max_and_name_bounds(void **state)
 	for (int i = 0; i < DELIVER_RECEIVERS_MAX; i++)
 		n += (size_t)snprintf(spec + n, sizeof(spec) - n,
 		    "%sr%d=http://127.0.0.1:%d/", i ? "," : "", i, 9000 + i);
-	assert_int_equal(deliver_receivers_parse(spec, &o, why, sizeof(why)), 0);
+	assert_int_equal(
+	    deliver_receivers_parse(spec, &o, why, sizeof(why)), 0);
 	assert_int_equal(o.nreceivers, DELIVER_RECEIVERS_MAX);
 	assert_string_equal(o.receivers[7].name, "r7");
 	/* 31 characters is the longest name. */
-	assert_int_equal(deliver_receivers_parse(
-			     "abcdefghijklmnopqrstuvwxyz01234=http://h/", &o,
-			     why, sizeof(why)),
+	assert_int_equal(
+	    deliver_receivers_parse("abcdefghijklmnopqrstuvwxyz01234=http://h/",
+	        &o, why, sizeof(why)),
 	    0);
 	assert_int_equal(o.nreceivers, 1);
-	assert_string_equal(o.receivers[0].name,
-	    "abcdefghijklmnopqrstuvwxyz01234");
+	assert_string_equal(
+	    o.receivers[0].name, "abcdefghijklmnopqrstuvwxyz01234");
 }
 
 static void
@@ -101,11 +103,12 @@ parse_empty_is_none(void **state)
 	assert_int_equal(deliver_receivers_parse("", &o, why, sizeof(why)), 0);
 	assert_int_equal(o.nreceivers, 0);
 	o.nreceivers = 3;
-	assert_int_equal(deliver_receivers_parse(NULL, &o, why, sizeof(why)), 0);
+	assert_int_equal(
+	    deliver_receivers_parse(NULL, &o, why, sizeof(why)), 0);
 	assert_int_equal(o.nreceivers, 0);
 	o.nreceivers = 3;
-	assert_int_equal(deliver_receivers_parse(" \t ", &o, why, sizeof(why)),
-	    0);
+	assert_int_equal(
+	    deliver_receivers_parse(" \t ", &o, why, sizeof(why)), 0);
 	assert_int_equal(o.nreceivers, 0);
 }
 
@@ -123,8 +126,8 @@ refused(const char *spec, const char *mention)
 	if (deliver_receivers_parse(spec, &o, why, sizeof(why)) != -1)
 		fail_msg("accepted: %s", spec);
 	if (strstr(why, mention) == NULL)
-		fail_msg("spec %s: reason \"%s\" lacks \"%s\"", spec, why,
-		    mention);
+		fail_msg(
+		    "spec %s: reason \"%s\" lacks \"%s\"", spec, why, mention);
 	assert_int_equal(o.nreceivers, 1);
 	assert_string_equal(o.receivers[0].name, "kept");
 	assert_string_equal(o.receivers[0].url, "http://kept/");
@@ -190,7 +193,7 @@ parse_empty_entries(void **state)
 	refused("gw=http://h/, ,im=http://i/", "receiver 2 is empty");
 }
 
-/* --- deliver_backoff_ms ------------------------------------------------------ */
+/* --- deliver_backoff_ms --------------------------------------------------- */
 
 static void
 backoff_steps(void **state)
@@ -227,13 +230,13 @@ backoff_cap_edges(void **state)
 	/* No minimum: no wait. */
 	assert_int_equal(deliver_backoff_ms(0, 1000, 3), 0);
 	/* No overflow on a huge cap. */
-	assert_int_equal(deliver_backoff_ms(1, INT64_MAX, 63),
-	    (int64_t)1 << 62);
+	assert_int_equal(
+	    deliver_backoff_ms(1, INT64_MAX, 63), (int64_t)1 << 62);
 	assert_int_equal(deliver_backoff_ms(1, INT64_MAX, 64), INT64_MAX);
 	assert_int_equal(deliver_backoff_ms(1, INT64_MAX, 500), INT64_MAX);
 }
 
-/* --- receipts ------------------------------------------------------------------ */
+/* --- receipts ------------------------------------------------------------- */
 
 static void
 text_clean_valid_and_cut(void **state)
@@ -251,8 +254,8 @@ text_clean_valid_and_cut(void **state)
 	assert_int_equal(deliver_text_clean(out, 10, "已签收", 9), 9);
 	assert_string_equal(out, "已签收");
 	/* Four-byte characters pass whole. */
-	assert_int_equal(deliver_text_clean(out, sizeof(out), "\xF0\x9F\x98\x80", 4),
-	    4);
+	assert_int_equal(
+	    deliver_text_clean(out, sizeof(out), "\xF0\x9F\x98\x80", 4), 4);
 	assert_memory_equal(out, "\xF0\x9F\x98\x80", 5);
 	assert_int_equal(deliver_text_clean(out, 1, "abc", 3), 0);
 	assert_string_equal(out, "");
@@ -266,8 +269,8 @@ text_clean_invalid(void **state)
 
 	(void)state;
 	/* NUL, a stray continuation byte, 0xFF. */
-	assert_int_equal(deliver_text_clean(out, sizeof(out), "a\0b\x80\xff", 5),
-	    5);
+	assert_int_equal(
+	    deliver_text_clean(out, sizeof(out), "a\0b\x80\xff", 5), 5);
 	assert_string_equal(out, "a?b??");
 	/* An overlong '/', a surrogate, beyond U+10FFFF. */
 	deliver_text_clean(out, sizeof(out), "\xC0\xAF", 2);
@@ -286,7 +289,7 @@ text_clean_invalid(void **state)
 	assert_string_equal(out, "?z");
 }
 
-/* --- notices read back from the store ------------------------------------------ */
+/* --- notices read back from the store ------------------------------------- */
 
 static void
 compact_case(const char *in, const char *want)
@@ -317,7 +320,7 @@ json_compact(void **state)
 	compact_case("", "");
 }
 
-/* --- array literals ------------------------------------------------------------ */
+/* --- array literals ------------------------------------------------------- */
 
 static void
 arrays(void **state)
