@@ -109,7 +109,7 @@ alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
 		    cs_add_alarm(conn, inc.id, m->id, m->point, m->kind, lvl,
 		        m->value, m->has_value, m->threshold, m->has_threshold,
 		        m->started_at_ms) < 0 ||
-		    core_audit(conn, "alarmd", "incident.opened", inc.id,
+		    core_audit(a, "alarmd", "incident.opened", inc.id,
 		        "{\"from\":\"al.raised\"}") < 0)
 			return BUS_RETRY;
 		metrics_inc(a->m.opened);
@@ -144,7 +144,7 @@ alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
 	}
 	core_plan(a, &inc);
 	if (cs_update_incident(conn, &inc) < 0 ||
-	    core_audit(conn, "alarmd", "incident.joined", inc.id,
+	    core_audit(a, "alarmd", "incident.joined", inc.id,
 	        "{\"from\":\"al.raised\"}") < 0)
 		return BUS_RETRY;
 	metrics_inc(a->m.joined);
@@ -309,7 +309,7 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 	}
 	if (cs_add_alarm(conn, inc.id, ref, NULL, "warning", lvl, 0, 0, 0, 0,
 	        w->at_ms) < 0 ||
-	    core_audit(conn, "alarmd", found ? "incident.joined"
+	    core_audit(a, "alarmd", found ? "incident.joined"
 					     : "incident.opened",
 	        inc.id, "{\"from\":\"rk.warning\"}") < 0)
 		return BUS_RETRY;
@@ -331,9 +331,10 @@ on_risk(PGconn *conn, const struct bus_msg *msg, void *arg)
 static enum bus_verdict
 on_events(PGconn *conn, const struct bus_msg *msg, void *arg)
 {
+	struct alarmd *a = arg;
 	const Anquan__EventBatch *b = msg->env->events;
 
-	(void)arg;
+	(void)conn;
 	if (b == NULL)
 		return BUS_SKIP;
 	/* Roster changes are journaled: who changed which shift, when. */
@@ -358,7 +359,7 @@ on_events(PGconn *conn, const struct bus_msg *msg, void *arg)
 		snprintf(subject, sizeof(subject), "roster:%s/%s", ev->source,
 		    ev->id);
 		rc = json_out_failed(&d) ? -1
-					 : audit_append(conn, ev->source,
+					 : audit_batch_add(&a->audit, ev->source,
 					       "roster.changed", subject,
 					       json_out_data(&d));
 		json_out_free(&d);
@@ -379,9 +380,7 @@ const struct bus_handler core_handlers[] = {
 int
 core_before_commit(PGconn *conn, void *arg)
 {
-	(void)conn;
-	(void)arg;
-	return 0;
+	return core_journal(arg, conn);
 }
 
 void
@@ -465,7 +464,7 @@ step_one(struct alarmd *a, PGconn *conn, int64_t id, int64_t now)
 		return -1;
 	core_plan(a, &inc);
 	if (cs_update_incident(conn, &inc) < 0 ||
-	    core_audit(conn, "alarmd",
+	    core_audit(a, "alarmd",
 	        inc.status == AL_RESOLVED ? "incident.resolved"
 	        : status != NULL && strcmp(status, "escalated") == 0
 	            ? "incident.escalated"
@@ -488,7 +487,7 @@ run_steps(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
 	for (int i = 0; i < n; i++)
 		if (step_one(a, conn, ids[i], now) < 0)
 			goto fail;
-	if (txn(conn, "COMMIT") < 0)
+	if (core_journal(a, conn) < 0 || txn(conn, "COMMIT") < 0)
 		goto fail;
 	core_after_run(a);
 	return 0;
@@ -584,10 +583,10 @@ alarmd_act(struct alarmd *a, int64_t incident_id, int to,
 	if (notify_incident(a, conn, &inc,
 	        to == AL_RESOLVED ? "resolved" : "acknowledged", now) < 0 ||
 	    cs_update_incident(conn, &inc) < 0 ||
-	    core_audit(conn, who->id,
+	    core_audit(a, who->id,
 	        to == AL_RESOLVED ? "incident.resolved" : "incident.acknowledged",
 	        inc.id, json_out_data(&d)) < 0 ||
-	    txn(conn, "COMMIT") < 0) {
+	    core_journal(a, conn) < 0 || txn(conn, "COMMIT") < 0) {
 		json_out_free(&d);
 		rollback(a, conn);
 		*status = 503;
@@ -632,7 +631,7 @@ core_check_gaps(struct alarmd *a, int64_t now_ms)
 			goto fail;
 		core_changed(a, inc.id);
 	}
-	if (txn(conn, "COMMIT") < 0)
+	if (core_journal(a, conn) < 0 || txn(conn, "COMMIT") < 0)
 		goto fail;
 	core_after_run(a);
 	return;
@@ -684,7 +683,7 @@ core_check_reminders(struct alarmd *a, int64_t now_ms)
 			if (cs_insert_incident(conn, &inc) < 0 ||
 			    cs_add_alarm(conn, inc.id, rem[i].key, NULL,
 			        rem[i].kind, inc.level, 0, 0, 0, 0, now_ms) < 0 ||
-			    core_audit(conn, "alarmd", "incident.opened", inc.id,
+			    core_audit(a, "alarmd", "incident.opened", inc.id,
 			        "{\"from\":\"deadline\"}") < 0)
 				goto fail;
 			metrics_inc(a->m.opened);
@@ -694,7 +693,7 @@ core_check_reminders(struct alarmd *a, int64_t now_ms)
 		if (cs_reminder_raised(conn, rem[i].key, inc.id) < 0)
 			goto fail;
 	}
-	if (txn(conn, "COMMIT") < 0)
+	if (core_journal(a, conn) < 0 || txn(conn, "COMMIT") < 0)
 		goto fail;
 	free(rem);
 	core_after_run(a);

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "alarmd.h"
+#include "audit.h"
 #include "bus.h"
 #include "core_store.h"
 #include "policy.h"
@@ -45,6 +46,10 @@ struct alarmd {
 	size_t nafter, after_cap;
 	int64_t *changed;
 	size_t nchanged, changed_cap;
+
+	/* The open transaction's journal entries, appended just before
+	 * its COMMIT in one call (core_commit). */
+	struct audit_batch audit;
 
 	/* Silences in force (re-read when stale). */
 	struct al_silence sil[64];
@@ -89,8 +94,11 @@ int core_gap_incident(struct alarmd *a, PGconn *conn, const char *unit,
     int64_t now_ms);
 /* The next step of inc at now_ms, from the policy. */
 void core_plan(const struct alarmd *a, struct inc *inc);
-/* Append one audit entry in the open transaction. */
-int core_audit(PGconn *conn, const char *actor, const char *action,
+/* Note one audit entry for the open transaction (written by
+ * core_journal() before its COMMIT). */
+int core_audit(struct alarmd *a, const char *actor, const char *action,
     int64_t incident, const char *detail_json);
+/* Append the noted entries in the open transaction; 0 or -1. */
+int core_journal(struct alarmd *a, PGconn *conn);
 
 #endif

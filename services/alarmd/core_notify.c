@@ -46,13 +46,19 @@ core_plan(const struct alarmd *a, struct inc *inc)
 }
 
 int
-core_audit(PGconn *conn, const char *actor, const char *action,
+core_audit(struct alarmd *a, const char *actor, const char *action,
     int64_t incident, const char *detail_json)
 {
 	char subject[40];
 
 	snprintf(subject, sizeof(subject), "incident:%" PRId64, incident);
-	return audit_append(conn, actor, action, subject, detail_json);
+	return audit_batch_add(&a->audit, actor, action, subject, detail_json);
+}
+
+int
+core_journal(struct alarmd *a, PGconn *conn)
+{
+	return audit_batch_flush(conn, &a->audit);
 }
 
 void
@@ -107,6 +113,7 @@ core_after_discard(struct alarmd *a)
 		free(a->after[i].payload);
 	a->nafter = 0;
 	a->nchanged = 0;
+	audit_batch_clear(&a->audit);
 	bus_producer_discard(a->prod);
 }
 
@@ -390,7 +397,7 @@ notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
 	if (held != NULL)
 		json_out_kv_str(&det, "held", held);
 	json_out_obj_close(&det);
-	if (core_audit(conn, "alarmd", "notification.sent", inc->id,
+	if (core_audit(a, "alarmd", "notification.sent", inc->id,
 	        json_out_data(&det)) < 0)
 		goto out;
 	if (held != NULL)
@@ -448,7 +455,7 @@ core_gap_incident(struct alarmd *a, PGconn *conn, const char *unit,
 	if (cs_insert_incident(conn, &inc) < 0 ||
 	    cs_add_alarm(conn, inc.id, cause, NULL, "roster_gap", inc.level, 0,
 	        0, 0, 0, now_ms) < 0 ||
-	    core_audit(conn, "alarmd", "incident.opened", inc.id,
+	    core_audit(a, "alarmd", "incident.opened", inc.id,
 	        "{\"cause\":\"roster_gap\"}") < 0)
 		return -1;
 	metrics_inc(a->m.gaps);

@@ -311,6 +311,7 @@ alarmd_init(struct daemon *d, void *arg)
 
 	a->d = d;
 	a->st = daemon_store(d);
+	audit_batch_init(&a->audit);
 	parse_policy(a);
 	init_metrics(a, daemon_metrics(d));
 	memset(&dopts, 0, sizeof(dopts));
@@ -436,6 +437,7 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	free(a->after);
 	free(a->changed);
 	free(a->sil_block);
+	audit_batch_free(&a->audit);
 }
 
 static const struct daemon_spec spec = {
