@@ -10,6 +10,7 @@
 #
 # Called by `make run` and `make stop`.  State: var/pg (the cluster), var/run
 # (pid files), var/log (daemon logs), var/demo.token (the demo source's
+# token, mode 600), var/officer.token (the demo duty officer's console
 # token, mode 600).  The config is deploy/anquan.conf unless ANQUAN_CONF
 # names another; the cluster's connection string is handed to the daemons
 # through ANQUAN_CONNINFO.
@@ -21,6 +22,13 @@
 # background until `make stop`.  CITYSIM_SEED, CITYSIM_ENTERPRISES,
 # CITYSIM_POINTS and CITYSIM_RATE choose another city or pace; CITYSIM=off
 # starts none of it.
+#
+# The duty console (alarmd's GET /, http://127.0.0.1:8301/): when alarmd is
+# built, a console token for the demo duty officer (id demo-officer, shown
+# as 演示值班员) is made once with `safetyctl officer create` and kept in
+# var/officer.token; a token the store no longer holds (a new cluster, or
+# revoked) is replaced.  The summary prints the console's address and
+# where the token is.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -62,6 +70,7 @@ start() {
 		started="$started $d"
 	done
 	[ "${CITYSIM:-on}" = off ] || demo
+	officer_token || true
 	status
 }
 
@@ -79,6 +88,35 @@ demo_token() {
 		mv "$VAR/demo.token.new" "$VAR/demo.token"
 	fi
 	chmod 600 "$VAR/demo.token"
+}
+
+OFFICER_ID=demo-officer
+OFFICER_NAME=演示值班员
+
+# 0 when var/officer.token is a token the store holds and has not revoked
+# (officer list shows its prefix, the 8 characters after "aq_", with "-"
+# as revoked).
+officer_token_valid() {
+	[ -s "$VAR/officer.token" ] || return 1
+	prefix=$(cut -c4-11 "$VAR/officer.token")
+	"$BUILD/bin/safetyctl" -c "$ANQUAN_CONNINFO" officer list --id "$OFFICER_ID" 2>/dev/null |
+	    awk -v p="$prefix" '$1 == p && $NF == "-" { ok = 1 } END { exit !ok }'
+}
+
+# The demo duty officer's console token, made once and kept in
+# var/officer.token (600).
+officer_token() {
+	[ -x "$BUILD/bin/alarmd" ] || return 0
+	officer_token_valid && { chmod 600 "$VAR/officer.token"; return 0; }
+	[ -s "$VAR/officer.token" ] && echo "  duty console: var/officer.token is not a valid token of this store; making another"
+	( umask 077
+	  "$BUILD/bin/safetyctl" -c "$ANQUAN_CONNINFO" officer create --id "$OFFICER_ID" \
+	      --name "$OFFICER_NAME" | grep '^aq_' >"$VAR/officer.token.new" ) \
+	    || { rm -f "$VAR/officer.token.new"
+	         echo "  duty console: cannot make an officer token (safetyctl officer create failed)" >&2
+	         return 1; }
+	mv "$VAR/officer.token.new" "$VAR/officer.token"
+	chmod 600 "$VAR/officer.token"
 }
 
 # Load the demo city through ingestd, then start the feed player.
@@ -147,6 +185,10 @@ status() {
 		    "$CITYSIM_POINTS" "$CITYSIM_RATE"
 	else
 		printf '  %-12s stopped   (the demo feed player) log var/log/citysim.log\n' citysim
+	fi
+	if running alarmd; then
+		echo "  duty console http://$(conf_get alarmd http_listen 127.0.0.1:8301)/  sign in with the token in" \
+		    "var/officer.token ($OFFICER_NAME, $OFFICER_ID)"
 	fi
 	echo "  safetyctl    $BUILD/bin/safetyctl status    (the operator's tool; -h lists its commands)"
 }

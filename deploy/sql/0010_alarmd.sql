@@ -13,8 +13,8 @@
 -- unique index): alarms of the same cause join it, however many.
 -- cause: 'alarm' (H/HH/L/LL of its points), 'device' (offline, fault),
 -- 'warning:<source>' (a hazard source's early warning), 'risk' (the
--- enterprise's dynamic risk), 'deadline:<kind>:<key>' (a record's
--- deadline), 'roster_gap:<unit>' (nobody on duty; no enterprise).
+-- enterprise's dynamic risk), 'deadline:<kind>' (records' deadlines of
+-- that kind, one incident per enterprise, each record an alarm of it), 'roster_gap:<unit>' (nobody on duty; no enterprise).
 CREATE TABLE incidents (
 	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	uscc		char(18),
@@ -58,8 +58,10 @@ CREATE TABLE incidents (
 		(next_step IS NULL) = (next_step_at IS NULL)),
 	CONSTRAINT incidents_resolved_when CHECK (
 		(status = 'resolved') = (resolved_at IS NOT NULL)),
+	-- An incident resolved by itself (cleared, blue or yellow) may
+	-- never have been acknowledged.
 	CONSTRAINT incidents_acked_when CHECK (
-		status = 'firing' OR acknowledged_at IS NOT NULL)
+		status <> 'acknowledged' OR acknowledged_at IS NOT NULL)
 );
 
 CREATE UNIQUE INDEX incidents_open_key ON incidents (coalesce(uscc, ''), cause)

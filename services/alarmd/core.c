@@ -112,7 +112,7 @@ alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
 		    core_audit(a, "alarmd", "incident.opened", inc.id,
 		        "{\"from\":\"al.raised\"}") < 0)
 			return BUS_RETRY;
-		metrics_inc(a->m.opened);
+		a->pend.opened++;
 		core_changed(a, inc.id);
 		return BUS_OK;
 	}
@@ -139,7 +139,7 @@ alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
 			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
 				return BUS_RETRY;
 			inc.last_step_ms = now;
-			metrics_inc(a->m.escalated);
+			a->pend.escalated++;
 		}
 	}
 	core_plan(a, &inc);
@@ -147,7 +147,7 @@ alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
 	    core_audit(a, "alarmd", "incident.joined", inc.id,
 	        "{\"from\":\"al.raised\"}") < 0)
 		return BUS_RETRY;
-	metrics_inc(a->m.joined);
+	a->pend.joined++;
 	core_changed(a, inc.id);
 	return BUS_OK;
 }
@@ -292,7 +292,7 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 	if (!found) {
 		if (cs_insert_incident(conn, &inc) < 0)
 			return BUS_RETRY;
-		metrics_inc(a->m.opened);
+		a->pend.opened++;
 	} else {
 		/* Told again only when it got worse; a milder warning
 		 * updates the reasons the console shows. */
@@ -301,7 +301,7 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
 				return BUS_RETRY;
 			inc.last_step_ms = now;
-			metrics_inc(a->m.escalated);
+			a->pend.escalated++;
 			core_plan(a, &inc);
 		}
 		if (cs_update_incident(conn, &inc) < 0)
@@ -440,7 +440,7 @@ step_one(struct alarmd *a, PGconn *conn, int64_t id, int64_t now)
 		inc.tier = al_escalate_tier(inc.tier);
 		inc.step_count++;
 		inc.last_step_ms = now;
-		metrics_inc(a->m.escalated);
+		a->pend.escalated++;
 		break;
 	case AL_STEP_REMIND:
 		status = "reminder";
@@ -455,7 +455,7 @@ step_one(struct alarmd *a, PGconn *conn, int64_t id, int64_t now)
 		    "报警已全部恢复，自动办结");
 		if (inc.notified_ms > 0)
 			status = "resolved";
-		metrics_inc(a->m.resolved);
+		a->pend.resolved++;
 		break;
 	case AL_STEP_NONE:
 		break;
@@ -514,10 +514,17 @@ core_run_due(struct alarmd *a, int64_t now_ms)
 		return n;
 	metrics_inc(a->m.step_errors);
 	for (int i = 0; i < n; i++) {
-		if (run_steps(a, conn, &ids[i], 1, now_ms) == 0)
+		if (run_steps(a, conn, &ids[i], 1, now_ms) == 0) {
 			done++;
-		else
-			metrics_inc(a->m.step_errors);
+			continue;
+		}
+		/* It cannot be done now: try it again later rather than
+		 * let it hold the head of the queue at every tick. */
+		metrics_inc(a->m.step_errors);
+		if (cs_defer_step(conn, ids[i], 30000) < 0)
+			break;
+		log_warn("alarmd.step_deferred",
+		    "incident=%" PRId64 " retry_in_ms=30000", ids[i]);
 	}
 	return done;
 }
@@ -560,9 +567,11 @@ alarmd_act(struct alarmd *a, int64_t incident_id, int to,
 		inc.status = AL_ACKED;
 		inc.acked_ms = now;
 		snprintf(inc.acked_by, sizeof(inc.acked_by), "%s", who->id);
-		metrics_inc(a->m.acked);
-		metrics_observe(a->m.ack_seconds,
-		    (double)(now - inc.opened_ms) / 1000.0);
+		a->pend.acked++;
+		if (a->pend.nack < sizeof(a->pend.ack_seconds) /
+		        sizeof(a->pend.ack_seconds[0]))
+			a->pend.ack_seconds[a->pend.nack++] =
+			    (double)(now - inc.opened_ms) / 1000.0;
 	}
 	if (to == AL_RESOLVED) {
 		inc.status = AL_RESOLVED;
@@ -570,7 +579,7 @@ alarmd_act(struct alarmd *a, int64_t incident_id, int to,
 		snprintf(inc.resolved_by, sizeof(inc.resolved_by), "%s", who->id);
 		snprintf(inc.resolution, sizeof(inc.resolution), "%s",
 		    note != NULL ? note : "");
-		metrics_inc(a->m.resolved);
+		a->pend.resolved++;
 	}
 	json_out_init(&d);
 	json_out_obj_open(&d);
@@ -656,7 +665,10 @@ core_check_reminders(struct alarmd *a, int64_t now_ms)
 		char cause[sizeof(inc.cause)];
 		int found;
 
-		snprintf(cause, sizeof(cause), "deadline:%.200s", rem[i].key);
+		/* One incident per enterprise and kind of deadline: each record
+		 * is an alarm of it, so 600 overdue elevators of a city are
+		 * not 600 incidents. */
+		snprintf(cause, sizeof(cause), "deadline:%s", rem[i].kind);
 		if ((found = cs_open_incident(conn, rem[i].uscc, cause, &inc)) < 0)
 			goto fail;
 		if (!found) {
@@ -672,24 +684,55 @@ core_check_reminders(struct alarmd *a, int64_t now_ms)
 			inc.level = rem[i].level;
 			inc.tier = al_start_tier(inc.level);
 			inc.status = AL_FIRING;
-			inc.alarm_count = 1;
-			inc.open_alarms = 1;
 			inc.opened_ms = now_ms;
 			snprintf(inc.title, sizeof(inc.title), "%.120s %.120s",
 			    inc.enterprise, rem[i].title);
+		}
+		if (found) {
+			int added = cs_add_alarm(conn, inc.id, rem[i].key, NULL,
+			    rem[i].kind, rem[i].level, 0, 0, 0, 0, now_ms);
+
+			if (added < 0)
+				goto fail;
+			if (added == 0) {
+				/* Known to the incident already. */
+				if (cs_reminder_raised(conn, rem[i].key,
+				        inc.id) < 0)
+					goto fail;
+				continue;
+			}
+		}
+		inc.alarm_count++;
+		inc.open_alarms++;
+		inc.cleared_ms = 0;
+		if (rem[i].level > inc.level) {
+			inc.level = rem[i].level;
+			if (inc.tier < al_start_tier(inc.level))
+				inc.tier = al_start_tier(inc.level);
+		}
+		if (inc.alarm_count == 1)
 			snprintf(inc.summary, sizeof(inc.summary), "%s",
 			    rem[i].summary);
-			core_plan(a, &inc);
+		else
+			snprintf(inc.summary, sizeof(inc.summary),
+			    "%.900s 等 %d 项", rem[i].summary, inc.alarm_count);
+		core_plan(a, &inc);
+		if (!found) {
 			if (cs_insert_incident(conn, &inc) < 0 ||
 			    cs_add_alarm(conn, inc.id, rem[i].key, NULL,
-			        rem[i].kind, inc.level, 0, 0, 0, 0, now_ms) < 0 ||
+			        rem[i].kind, rem[i].level, 0, 0, 0, 0,
+			        now_ms) < 0 ||
 			    core_audit(a, "alarmd", "incident.opened", inc.id,
 			        "{\"from\":\"deadline\"}") < 0)
 				goto fail;
-			metrics_inc(a->m.opened);
-			metrics_inc(a->m.reminders);
-			core_changed(a, inc.id);
+			a->pend.opened++;
+		} else if (cs_update_incident(conn, &inc) < 0 ||
+		    core_audit(a, "alarmd", "incident.joined", inc.id,
+		        "{\"from\":\"deadline\"}") < 0) {
+			goto fail;
 		}
+		a->pend.reminders++;
+		core_changed(a, inc.id);
 		if (cs_reminder_raised(conn, rem[i].key, inc.id) < 0)
 			goto fail;
 	}

@@ -63,6 +63,14 @@ struct alarmd {
 		    *acked, *resolved, *ack_seconds, *gaps, *reminders,
 		    *step_errors;
 	} m;
+	/* Counts of the open transaction, added to the metrics only once it
+	 * committed (a rolled-back step is tried again, not counted twice). */
+	struct {
+		uint64_t opened, joined, notified, escalated, held, acked,
+		    resolved, gaps, reminders;
+		double ack_seconds[64];
+		size_t nack;
+	} pend;
 };
 
 int64_t alarmd_now_ms(void);

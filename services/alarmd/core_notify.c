@@ -106,9 +106,27 @@ after_add(struct alarmd *a, int64_t id, const char *receiver,
 	return 0;
 }
 
+static void
+pend_commit(struct alarmd *a)
+{
+	metrics_add(a->m.opened, a->pend.opened);
+	metrics_add(a->m.joined, a->pend.joined);
+	metrics_add(a->m.notified, a->pend.notified);
+	metrics_add(a->m.escalated, a->pend.escalated);
+	metrics_add(a->m.held, a->pend.held);
+	metrics_add(a->m.acked, a->pend.acked);
+	metrics_add(a->m.resolved, a->pend.resolved);
+	metrics_add(a->m.gaps, a->pend.gaps);
+	metrics_add(a->m.reminders, a->pend.reminders);
+	for (size_t i = 0; i < a->pend.nack; i++)
+		metrics_observe(a->m.ack_seconds, a->pend.ack_seconds[i]);
+	memset(&a->pend, 0, sizeof(a->pend));
+}
+
 void
 core_after_discard(struct alarmd *a)
 {
+	memset(&a->pend, 0, sizeof(a->pend));
 	for (size_t i = 0; i < a->nafter; i++)
 		free(a->after[i].payload);
 	a->nafter = 0;
@@ -122,6 +140,7 @@ core_after_run(struct alarmd *a)
 {
 	struct json_out w;
 
+	pend_commit(a);
 	bus_producer_publish(a->prod);
 	for (size_t i = 0; i < a->nafter; i++) {
 		deliver_submit(a->dl, a->after[i].id, a->after[i].receiver,
@@ -401,9 +420,9 @@ notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
 	        json_out_data(&det)) < 0)
 		goto out;
 	if (held != NULL)
-		metrics_inc(a->m.held);
+		a->pend.held++;
 	else
-		metrics_inc(a->m.notified);
+		a->pend.notified++;
 	core_changed(a, inc->id);
 	rc = 0;
 out:
@@ -458,8 +477,8 @@ core_gap_incident(struct alarmd *a, PGconn *conn, const char *unit,
 	    core_audit(a, "alarmd", "incident.opened", inc.id,
 	        "{\"cause\":\"roster_gap\"}") < 0)
 		return -1;
-	metrics_inc(a->m.gaps);
-	metrics_inc(a->m.opened);
+	a->pend.gaps++;
+	a->pend.opened++;
 	core_changed(a, inc.id);
 	return 0;
 }

@@ -790,3 +790,21 @@ cs_gaps_covered(PGconn *c, int64_t *ids, size_t max)
 	PQclear(r);
 	return (int)n;
 }
+
+int
+cs_defer_step(PGconn *c, int64_t id, int64_t delay_ms)
+{
+	static const char sql[] =
+	    "UPDATE incidents SET next_step_at = now() + $2::bigint * "
+	    "interval '1 millisecond' WHERE id = $1 AND next_step_at IS NOT NULL";
+	char ids[24], d[24];
+	const char *p[2] = {ids, d};
+	PGresult *r;
+
+	snprintf(ids, sizeof(ids), "%" PRId64, id);
+	snprintf(d, sizeof(d), "%" PRId64, delay_ms);
+	if ((r = run(c, "defer step", sql, 2, p)) == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}

@@ -78,6 +78,9 @@ int cs_shifts(PGconn *c, const char *const *units, size_t n, int64_t at_ms,
 /* The name of a unit (district or department), into out. */
 int cs_unit_name(PGconn *c, const char *unit, char *out, size_t size);
 
+/* Put the incident's due step off by delay_ms (it failed). */
+int cs_defer_step(PGconn *c, int64_t id, int64_t delay_ms);
+
 /* Due incidents (next_step_at <= now), oldest first; count or -1. */
 int cs_due(PGconn *c, int64_t *ids, size_t max);
 

@@ -25,6 +25,9 @@ chromium=${CHROMIUM:-/usr/bin/chromium}
 stamp=$here/node_modules/.package-lock.json
 if [ ! -f "$here/node_modules/playwright-core/package.json" ] || [ "$here/package-lock.json" -nt "$stamp" ]; then
 	echo "console.sh: npm ci in $here" >&2
-	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2
+	(cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >&2 || {
+		echo "console.sh: npm ci failed in $here (it fetches playwright-core from the npm registry the first time)" >&2
+		exit 2
+	}
 fi
 exec node "$here/console.mjs" "$@"

@@ -214,6 +214,9 @@ code=$(curl -s -m 10 -o "$T/sil" -w '%{http_code}' -X POST -H "Authorization: Be
 reading Q-1 85
 wait_for 10 "E2's incident" sql_is "SELECT count(*) FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.uscc = '$E2'" 1
 assert_eq "$(sql "SELECT held FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.uscc = '$E2'")" silenced "held by the silence"
+# Cleared, a yellow incident resolves itself (it was never acknowledged).
+reading Q-1 50
+wait_for 10 "E2's incident resolved by itself" sql_is "SELECT status || '/' || resolved_by || '/' || (acknowledged_at IS NULL) FROM incidents WHERE uscc = '$E2' AND cause = 'alarm'" resolved/alarmd/true
 wait_for 10 "the roster gap of 370103" sql_is "SELECT count(*) FROM incidents WHERE cause = 'roster_gap:370103' AND status <> 'resolved'" 1
 G=$(sql "SELECT id FROM incidents WHERE cause = 'roster_gap:370103'")
 wait_for 10 "the gap's notice" sh -c "grep -q '\"incident\":\"$G\"' '$T/im.hooks'"

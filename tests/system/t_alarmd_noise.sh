@@ -105,15 +105,19 @@ wait_for 10 "the escalated notice held as flapping" sql_is "SELECT count(*) > 0 
 assert_eq "$(curl -fsS "$A/v1/incidents/$I" | jq -r .flapping)" true "the API shows it"
 
 # The records' deadlines: a general hazard due in 3 h, a major one a day
-# overdue, an elevator past its inspection date.
+# overdue, two elevators past their inspection dates (one incident per
+# enterprise and kind of deadline, each record an alarm of it).
 events \
     "$(ev hazard.reported h1 "{\"hazard_id\":\"HZ-1\",\"uscc\":\"$E1\",\"level\":\"general\",\"source\":\"self_check\",\"description\":\"配电箱门锁损坏\",\"found_at\":$((NOW_MS - DAY_MS)),\"deadline\":$((NOW_MS + 3 * H_MS)),\"responsible_unit\":\"动力车间\",\"responsible_person\":\"周工\",\"measures\":\"更换门锁\"}")" \
     "$(ev hazard.reported h2 "{\"hazard_id\":\"HZ-2\",\"uscc\":\"$E1\",\"level\":\"major\",\"source\":\"inspection\",\"description\":\"压力容器安全阀失效\",\"found_at\":$((NOW_MS - 10 * DAY_MS)),\"deadline\":$((NOW_MS - DAY_MS)),\"responsible_unit\":\"设备科\",\"responsible_person\":\"吴工\",\"measures\":\"更换安全阀并校验\"}")" \
-    "$(ev equipment.upsert q1 "{\"code\":\"EL-1\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123456\",\"key_place\":false,\"next_due_on\":\"2026-01-01\"}")"
+    "$(ev equipment.upsert q1 "{\"code\":\"EL-1\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123456\",\"key_place\":false,\"next_due_on\":\"2026-01-01\"}")" \
+    "$(ev equipment.upsert q2 "{\"code\":\"EL-2\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123457\",\"key_place\":false,\"next_due_on\":\"2026-02-01\"}")"
 wait_for 15 "three deadline incidents" sql_is "SELECT count(*) FROM incidents WHERE uscc = '$E1' AND cause LIKE 'deadline:%'" 3
 assert_eq "$(sql "SELECT string_agg(split_part(cause, ':', 2) || '/' || level, ',' ORDER BY cause) FROM incidents WHERE uscc = '$E1' AND cause LIKE 'deadline:%'")" \
     "equipment_overdue/yellow,hazard_due/yellow,hazard_overdue/orange" "each deadline's kind and level"
-sql "SELECT title FROM incidents WHERE cause = 'deadline:hazard_overdue:HZ-2'" | grep -q '重大隐患逾期未整改' || fail "the overdue hazard's title"
+sql "SELECT title FROM incidents WHERE cause = 'deadline:hazard_overdue'" | grep -q '重大隐患逾期未整改' || fail "the overdue hazard's title"
+wait_for 10 "both elevators in one incident" sql_is "SELECT alarm_count FROM incidents WHERE uscc = '$E1' AND cause = 'deadline:equipment_overdue'" 2
+sql "SELECT summary FROM incidents WHERE cause = 'deadline:equipment_overdue'" | grep -q '等 2 项' || fail "the grouped summary"
 wait_for 10 "their notices" sql_is "SELECT count(DISTINCT n.incident_id) FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.cause LIKE 'deadline:%' AND n.held IS NULL" 3
 # Raised once: later checks find them in reminders_raised.
 n0=$(sql "SELECT count(*) FROM incidents WHERE cause LIKE 'deadline:%'")
@@ -123,5 +127,5 @@ while [ $i -lt 15 ]; do
 	sleep 0.2
 	i=$((i + 1))
 done
-assert_eq "$(sql "SELECT count(*) FROM reminders_raised")" 3 "three reminders recorded"
+assert_eq "$(sql "SELECT count(*) FROM reminders_raised")" 4 "four reminders recorded (two elevators)"
 pass "alarmd: flapping held, one incident for a storm, deadline reminders raised once"
