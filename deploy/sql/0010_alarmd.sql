@@ -68,6 +68,7 @@ CREATE UNIQUE INDEX incidents_open_key ON incidents (coalesce(uscc, ''), cause)
 	WHERE status <> 'resolved';
 CREATE INDEX incidents_due ON incidents (next_step_at)
 	WHERE next_step_at IS NOT NULL;
+CREATE INDEX incidents_open_uscc ON incidents (uscc) WHERE status <> 'resolved';
 CREATE INDEX incidents_district ON incidents (district, opened_at);
 CREATE INDEX incidents_opened ON incidents (opened_at);
 

@@ -30,11 +30,78 @@ static const char INC_COLS[] =
     "coalesce(" MS("last_step_at") ", 0), coalesce(resolved_by, ''), "
     "coalesce(resolution, '')";
 
+/*
+ * Statements prepared on the current connection.  Every statement here is
+ * run many times a second when alarms come in bursts, and planning them
+ * anew each time (PQexecParams) cost more server time than running them;
+ * so each is prepared once per connection and executed by name.  A new
+ * connection (the store reconnected) starts the cache again.  When the
+ * prepare itself fails (the transaction is already aborted, say), the
+ * statement runs unprepared and reports the real error.
+ */
+#define PREPARED_MAX 64
+
+static struct {
+	PGconn *conn;
+	size_t n;
+	char *sql[PREPARED_MAX];
+} prepared;
+
+static void
+prepared_reset(PGconn *c)
+{
+	for (size_t i = 0; i < prepared.n; i++)
+		free(prepared.sql[i]);
+	prepared.n = 0;
+	prepared.conn = c;
+}
+
+void
+cs_prepared_free(void)
+{
+	prepared_reset(NULL);
+}
+
+/* The statement's name ("cs<N>"), preparing it when new; NULL when it
+ * cannot be prepared (run it unprepared). */
+static const char *
+prepared_name(PGconn *c, const char *sql, int n, char *name, size_t size)
+{
+	PGresult *res;
+	size_t i;
+
+	if (prepared.conn != c)
+		prepared_reset(c);
+	for (i = 0; i < prepared.n; i++)
+		if (strcmp(prepared.sql[i], sql) == 0) {
+			snprintf(name, size, "cs%zu", i);
+			return name;
+		}
+	if (prepared.n == PREPARED_MAX ||
+	    PQtransactionStatus(c) == PQTRANS_INERROR)
+		return NULL;
+	snprintf(name, size, "cs%zu", prepared.n);
+	res = PQprepare(c, name, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		PQclear(res);
+		return NULL;
+	}
+	PQclear(res);
+	if ((prepared.sql[prepared.n] = strdup(sql)) == NULL)
+		return NULL;
+	prepared.n++;
+	return name;
+}
+
 static PGresult *
 run(PGconn *c, const char *what, const char *sql, int n,
     const char *const *params)
 {
-	PGresult *res = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
+	char name[24];
+	const char *stmt = prepared_name(c, sql, n, name, sizeof(name));
+	PGresult *res = stmt != NULL
+	    ? PQexecPrepared(c, stmt, n, params, NULL, NULL, 0)
+	    : PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(res);
 	char q[300];
 

@@ -44,6 +44,9 @@ struct inc {
 	int step_count;
 };
 
+/* Forget the statements prepared on the connection (at shutdown). */
+void cs_prepared_free(void);
+
 /* The open incident of (uscc, cause), locked: 1 found, 0 none, -1. */
 int cs_open_incident(PGconn *c, const char *uscc, const char *cause,
     struct inc *out);

@@ -438,6 +438,7 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	free(a->changed);
 	free(a->sil_block);
 	audit_batch_free(&a->audit);
+	cs_prepared_free();
 }
 
 static const struct daemon_spec spec = {
