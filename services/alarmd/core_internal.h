@@ -15,6 +15,7 @@
 #include "bus.h"
 #include "core_store.h"
 #include "policy.h"
+#include "route.h"
 
 struct deliver;
 struct metric;
@@ -50,6 +51,12 @@ struct alarmd {
 	/* The open transaction's journal entries, appended just before
 	 * its COMMIT in one call (core_commit). */
 	struct audit_batch audit;
+
+	/* The duty shifts covering the open transaction's moment, read once
+	 * for all its notices (every unit; routing picks its own). */
+	struct route_shift *shifts;
+	int nshifts;       /* -1: not read in this transaction */
+	int64_t shifts_ms;
 
 	/* Silences in force (re-read when stale). */
 	struct al_silence sil[64];

@@ -126,6 +126,7 @@ pend_commit(struct alarmd *a)
 void
 core_after_discard(struct alarmd *a)
 {
+	a->nshifts = -1;
 	memset(&a->pend, 0, sizeof(a->pend));
 	for (size_t i = 0; i < a->nafter; i++)
 		free(a->after[i].payload);
@@ -140,6 +141,7 @@ core_after_run(struct alarmd *a)
 {
 	struct json_out w;
 
+	a->nshifts = -1;
 	pend_commit(a);
 	bus_producer_publish(a->prod);
 	for (size_t i = 0; i < a->nafter; i++) {
@@ -219,33 +221,40 @@ hold_of(struct alarmd *a, PGconn *conn, struct inc *inc, int64_t now_ms)
 
 /* --- recipients ---------------------------------------------------------- */
 
+#define SHIFTS_MAX 512
+
+/* Every shift covering now_ms, read once per transaction. */
+static int
+shifts_now(struct alarmd *a, PGconn *conn, int64_t now_ms)
+{
+	if (a->nshifts >= 0 && a->shifts_ms == now_ms)
+		return a->nshifts;
+	if (a->shifts == NULL &&
+	    (a->shifts = calloc(SHIFTS_MAX, sizeof(*a->shifts))) == NULL)
+		return -1;
+	a->nshifts = cs_shifts_all(conn, now_ms, a->shifts, SHIFTS_MAX);
+	a->shifts_ms = now_ms;
+	return a->nshifts;
+}
+
 static int
 recipients_of(struct alarmd *a, PGconn *conn, const struct inc *inc,
     int64_t now_ms, struct route_result *rr)
 {
-	struct route_shift shifts[24];
 	struct route_resp resp;
-	const char *units[4];
-	size_t nu = 0;
 	int n, found = 0;
 
-	(void)a;
 	if (inc->uscc[0] != '\0') {
 		if ((found = cs_responsibility(conn, inc->uscc, &resp)) < 0)
 			return -1;
 		if (!found)
 			snprintf(resp.territorial, sizeof(resp.territorial),
 			    "%s", inc->district);
-		units[nu++] = resp.territorial;
-		units[nu++] = resp.sector_dept[0] != '\0' ? resp.sector_dept
-							  : resp.direct_dept;
 	}
-	units[nu++] = ROUTE_CITY_UNIT;
-	n = cs_shifts(conn, units, nu, now_ms, shifts, 24);
-	if (n < 0)
+	if ((n = shifts_now(a, conn, now_ms)) < 0)
 		return -1;
 	route_recipients(inc->uscc[0] != '\0' ? &resp : NULL, inc->tier,
-	    shifts, (size_t)n, now_ms, rr);
+	    a->shifts, (size_t)n, now_ms, rr);
 	return 0;
 }
 

@@ -1,9 +1,9 @@
 /*
  * core_store - the SQL of alarmd's core.
  *
- * Times cross the boundary as epoch milliseconds; arrays as text[]
- * literals built by pg_array(); JSON columns as text.  Every statement is
- * parameterised.  See core_store.h for what each function is for.
+ * Times cross the boundary as epoch milliseconds, JSON columns as text.
+ * Every statement is parameterised and prepared once per connection.
+ * See core_store.h for what each function is for.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -486,34 +486,6 @@ cs_responsibility(PGconn *c, const char *uscc, struct route_resp *out)
 	return found;
 }
 
-static char *
-pg_array(const char *const *items, size_t n)
-{
-	size_t len = 3;
-	char *buf, *o;
-
-	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(items[i]) + 3;
-	if ((buf = malloc(len)) == NULL)
-		return NULL;
-	o = buf;
-	*o++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*o++ = ',';
-		*o++ = '"';
-		for (const char *s = items[i]; *s != '\0'; s++) {
-			if (*s == '"' || *s == '\\')
-				*o++ = '\\';
-			*o++ = *s;
-		}
-		*o++ = '"';
-	}
-	*o++ = '}';
-	*o = '\0';
-	return buf;
-}
-
 static void
 person_from(const cJSON *o, struct route_person *p)
 {
@@ -529,26 +501,13 @@ person_from(const cJSON *o, struct route_person *p)
 	    cJSON_IsString(phone) ? phone->valuestring : "");
 }
 
-int
-cs_shifts(PGconn *c, const char *const *units, size_t n, int64_t at_ms,
-    struct route_shift *out, size_t max)
+/* Decode the rows of a shifts query (unit, start, end, leader,
+ * officers) into out. */
+static int
+shifts_from(PGresult *r, struct route_shift *out, size_t max)
 {
-	static const char sql[] =
-	    "SELECT unit, " MS("start_at") ", " MS("end_at") ", leader::text, "
-	    "officers::text FROM duty_rosters WHERE unit = ANY($1) "
-	    "AND start_at <= " TS(2) " AND end_at > " TS(2) " ORDER BY start_at";
-	char *arr = pg_array(units, n), at[24];
-	const char *p[2] = {arr, at};
-	PGresult *r;
 	size_t k = 0;
 
-	if (arr == NULL)
-		return -1;
-	snprintf(at, sizeof(at), "%" PRId64, at_ms);
-	r = run(c, "shifts", sql, 2, p);
-	free(arr);
-	if (r == NULL)
-		return -1;
 	for (int i = 0; i < PQntuples(r) && k < max; i++) {
 		struct route_shift *s = &out[k];
 		cJSON *leader = cJSON_Parse(PQgetvalue(r, i, 3));
@@ -570,8 +529,27 @@ cs_shifts(PGconn *c, const char *const *units, size_t n, int64_t at_ms,
 		cJSON_Delete(officers);
 		k++;
 	}
-	PQclear(r);
 	return (int)k;
+}
+
+int
+cs_shifts_all(PGconn *c, int64_t at_ms, struct route_shift *out, size_t max)
+{
+	static const char sql[] =
+	    "SELECT unit, " MS("start_at") ", " MS("end_at") ", leader::text, "
+	    "officers::text FROM duty_rosters WHERE start_at <= " TS(1)
+	    " AND end_at > " TS(1) " ORDER BY start_at";
+	char at[24];
+	const char *p[1] = {at};
+	PGresult *r;
+	int k;
+
+	snprintf(at, sizeof(at), "%" PRId64, at_ms);
+	if ((r = run(c, "shifts now", sql, 1, p)) == NULL)
+		return -1;
+	k = shifts_from(r, out, max);
+	PQclear(r);
+	return k;
 }
 
 int

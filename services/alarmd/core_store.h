@@ -75,9 +75,9 @@ int cs_open_levels(PGconn *c, const char *uscc, int64_t except,
 
 /* Responsibility of an enterprise: 1 found, 0 none, -1. */
 int cs_responsibility(PGconn *c, const char *uscc, struct route_resp *out);
-/* Shifts of these units covering at_ms (at most max); count or -1. */
-int cs_shifts(PGconn *c, const char *const *units, size_t n, int64_t at_ms,
-    struct route_shift *out, size_t max);
+/* Every shift (any unit) covering at_ms (at most max); count or -1. */
+int cs_shifts_all(PGconn *c, int64_t at_ms, struct route_shift *out,
+    size_t max);
 /* The name of a unit (district or department), into out. */
 int cs_unit_name(PGconn *c, const char *unit, char *out, size_t size);
 

@@ -312,6 +312,7 @@ alarmd_init(struct daemon *d, void *arg)
 	a->d = d;
 	a->st = daemon_store(d);
 	audit_batch_init(&a->audit);
+	a->nshifts = -1;
 	parse_policy(a);
 	init_metrics(a, daemon_metrics(d));
 	memset(&dopts, 0, sizeof(dopts));
@@ -439,6 +440,7 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	free(a->sil_block);
 	audit_batch_free(&a->audit);
 	cs_prepared_free();
+	free(a->shifts);
 }
 
 static const struct daemon_spec spec = {
