@@ -19,6 +19,7 @@
 
 struct deliver;
 struct metric;
+struct nt_pending;
 
 /* A delivery to hand to the engine once its row is committed. */
 struct pending_delivery {
@@ -49,8 +50,12 @@ struct alarmd {
 	size_t nchanged, changed_cap;
 
 	/* The open transaction's journal entries, appended just before
-	 * its COMMIT in one call (core_commit). */
+	 * its COMMIT in one call (core_journal). */
 	struct audit_batch audit;
+	/* Its nt.* messages, staged in bus_log just before its COMMIT in
+	 * two round trips whatever their number (core_journal). */
+	struct nt_pending *nt;
+	size_t nnt, nt_cap;
 
 	/* The duty shifts covering the open transaction's moment, read once
 	 * for all its notices (every unit; routing picks its own). */
@@ -113,7 +118,10 @@ void core_plan(const struct alarmd *a, struct inc *inc);
  * core_journal() before its COMMIT). */
 int core_audit(struct alarmd *a, const char *actor, const char *action,
     int64_t incident, const char *detail_json);
-/* Append the noted entries in the open transaction; 0 or -1. */
+/* Write what the open transaction gathered for its end: the audit
+ * entries and the nt.* messages; 0 or -1. */
 int core_journal(struct alarmd *a, PGconn *conn);
+/* Free the gathered nt.* messages (after COMMIT, or a rollback). */
+void core_nt_free(struct alarmd *a);
 
 #endif

@@ -55,10 +55,16 @@ core_audit(struct alarmd *a, const char *actor, const char *action,
 	return audit_batch_add(&a->audit, actor, action, subject, detail_json);
 }
 
+static int nt_flush(struct alarmd *a, PGconn *conn);
+
 int
 core_journal(struct alarmd *a, PGconn *conn)
 {
-	return audit_batch_flush(conn, &a->audit);
+	int rc = nt_flush(a, conn);
+
+	if (audit_batch_flush(conn, &a->audit) < 0)
+		rc = -1;
+	return rc;
 }
 
 void
@@ -133,6 +139,7 @@ core_after_discard(struct alarmd *a)
 	a->nafter = 0;
 	a->nchanged = 0;
 	audit_batch_clear(&a->audit);
+	core_nt_free(a);
 	bus_producer_discard(a->prod);
 }
 
@@ -334,39 +341,126 @@ recipients_json(const struct route_result *rr, struct json_out *w)
 	json_out_arr_close(w);
 }
 
-static int
-stage_nt(struct alarmd *a, PGconn *conn, const struct inc *inc,
-    const char *status, int64_t nid, size_t nrecipients, const char *held,
-    const char *payload, int64_t now_ms)
-{
-	Anquan__Envelope env = ANQUAN__ENVELOPE__INIT;
-	Anquan__Notification m = ANQUAN__NOTIFICATION__INIT;
-	char topic[40], id[24], err[200];
-	uint64_t seq;
+/* An nt.* message waiting for the end of its transaction; it owns its
+ * strings. */
+struct nt_pending {
+	char topic[40];
+	char incident[24];
+	char status[16];
+	char level[8];
+	char uscc[19];
+	char *enterprise, *district, *title, *held, *payload;
+	int64_t nid;
+	int tier;
+	int recipients;
+	int64_t at_ms;
+};
 
-	snprintf(id, sizeof(id), "%" PRId64, inc->id);
-	snprintf(topic, sizeof(topic), "nt.%s", status);
-	m.notification_id = nid;
-	m.incident = id;
-	m.status = (char *)status;
-	m.level = (char *)al_level_name(inc->level);
-	m.tier = inc->tier;
-	m.uscc = (char *)inc->uscc;
-	m.enterprise = (char *)inc->enterprise;
-	m.district = (char *)inc->district;
-	m.title = (char *)inc->title;
-	m.recipients = (int32_t)nrecipients;
-	m.held = (char *)(held != NULL ? held : "");
-	m.at_ms = now_ms;
-	m.payload_json = (char *)payload;
-	env.payload_case = ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION;
-	env.notification = &m;
-	if (bus_producer_stage(a->prod, conn, topic, &env, &seq, err,
-	        sizeof(err)) < 0) {
-		log_warn("alarmd.stage", "error=\"%s\"", err);
-		return -1;
+static int
+stage_nt(struct alarmd *a, const struct inc *inc, const char *status,
+    int64_t nid, size_t nrecipients, const char *held, const char *payload,
+    int64_t now_ms)
+{
+	struct nt_pending *p;
+
+	if (a->nnt == a->nt_cap) {
+		size_t cap = a->nt_cap ? a->nt_cap * 2 : 64;
+		struct nt_pending *n = realloc(a->nt, cap * sizeof(*n));
+
+		if (n == NULL)
+			return -1;
+		a->nt = n;
+		a->nt_cap = cap;
 	}
+	p = &a->nt[a->nnt];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->topic, sizeof(p->topic), "nt.%s", status);
+	snprintf(p->incident, sizeof(p->incident), "%" PRId64, inc->id);
+	snprintf(p->status, sizeof(p->status), "%s", status);
+	snprintf(p->level, sizeof(p->level), "%s", al_level_name(inc->level));
+	snprintf(p->uscc, sizeof(p->uscc), "%s", inc->uscc);
+	p->enterprise = strdup(inc->enterprise);
+	p->district = strdup(inc->district);
+	p->title = strdup(inc->title);
+	p->held = strdup(held != NULL ? held : "");
+	p->payload = strdup(payload);
+	p->nid = nid;
+	p->tier = inc->tier;
+	p->recipients = (int)nrecipients;
+	p->at_ms = now_ms;
+	a->nnt++;
+	if (p->enterprise == NULL || p->district == NULL || p->title == NULL ||
+	    p->held == NULL || p->payload == NULL)
+		return -1;
 	return 0;
+}
+
+void
+core_nt_free(struct alarmd *a)
+{
+	for (size_t i = 0; i < a->nnt; i++) {
+		free(a->nt[i].enterprise);
+		free(a->nt[i].district);
+		free(a->nt[i].title);
+		free(a->nt[i].held);
+		free(a->nt[i].payload);
+	}
+	a->nnt = 0;
+}
+
+/* Stage the gathered nt.* messages in bus_log in one go. */
+static int
+nt_flush(struct alarmd *a, PGconn *conn)
+{
+	Anquan__Notification *m;
+	Anquan__Envelope *env;
+	const Anquan__Envelope **envs;
+	const char **topics;
+	char err[200];
+	int rc = -1;
+
+	if (a->nnt == 0)
+		return 0;
+	m = calloc(a->nnt, sizeof(*m));
+	env = calloc(a->nnt, sizeof(*env));
+	envs = calloc(a->nnt, sizeof(*envs));
+	topics = calloc(a->nnt, sizeof(*topics));
+	if (m == NULL || env == NULL || envs == NULL || topics == NULL)
+		goto out;
+	for (size_t i = 0; i < a->nnt; i++) {
+		struct nt_pending *p = &a->nt[i];
+
+		anquan__notification__init(&m[i]);
+		m[i].notification_id = p->nid;
+		m[i].incident = p->incident;
+		m[i].status = p->status;
+		m[i].level = p->level;
+		m[i].tier = p->tier;
+		m[i].uscc = p->uscc;
+		m[i].enterprise = p->enterprise;
+		m[i].district = p->district;
+		m[i].title = p->title;
+		m[i].recipients = p->recipients;
+		m[i].held = p->held;
+		m[i].at_ms = p->at_ms;
+		m[i].payload_json = p->payload;
+		anquan__envelope__init(&env[i]);
+		env[i].payload_case = ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION;
+		env[i].notification = &m[i];
+		envs[i] = &env[i];
+		topics[i] = p->topic;
+	}
+	rc = bus_producer_stage_many(a->prod, conn, a->nnt, topics, envs, err,
+	    sizeof(err));
+	if (rc < 0)
+		log_warn("alarmd.stage", "error=\"%s\"", err);
+out:
+	free(m);
+	free(env);
+	free(envs);
+	free(topics);
+	core_nt_free(a);
+	return rc;
 }
 
 int
@@ -413,7 +507,7 @@ notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
 			        json_out_len(&pay)) < 0)
 				goto out;
 		}
-	if (stage_nt(a, conn, inc, status, nid, rr.n, held, json_out_data(&pay),
+	if (stage_nt(a, inc, status, nid, rr.n, held, json_out_data(&pay),
 	        now_ms) < 0)
 		goto out;
 	json_out_obj_open(&det);

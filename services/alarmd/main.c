@@ -441,6 +441,8 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	audit_batch_free(&a->audit);
 	cs_prepared_free();
 	free(a->shifts);
+	core_nt_free(a);
+	free(a->nt);
 }
 
 static const struct daemon_spec spec = {

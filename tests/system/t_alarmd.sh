@@ -225,6 +225,10 @@ firing/0/city_*) pass "the gap goes to the city office" ;;
 *) fail "gap notice: $(notices "$G")" ;;
 esac
 
+# Every notification went on the bus once (nt.<status>), staged with it.
+assert_eq "$(sql "SELECT count(*) FROM bus_log WHERE stream LIKE 'nt.%'")" "$(sql "SELECT count(*) FROM notifications")" "one nt.* message per notification"
+assert_eq "$(sql "SELECT count(*) FROM bus_log WHERE stream = 'nt.acknowledged'")" "$(sql "SELECT count(*) FROM notifications WHERE status = 'acknowledged'")" "nt.acknowledged per acknowledgement notice"
+
 # The journal: every transition, notice, silence and roster change, and
 # a chain that verifies.
 assert_eq "$(sql "SELECT count(*) > 0 FROM audit_log WHERE action = 'roster.changed'")" t "roster changes journaled"
