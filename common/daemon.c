@@ -530,6 +530,20 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		d->spec->reload(d, d->spec->arg);
 }
 
+struct event *
+daemon_every(struct daemon *d, int64_t period_ms, event_callback_fn fn,
+    void *arg)
+{
+	struct timeval tv = {(time_t)(period_ms / 1000),
+	    (suseconds_t)((period_ms % 1000) * 1000)};
+	struct event *ev = event_new(d->base, -1, EV_PERSIST, fn, arg);
+
+	if (ev == NULL || event_add(ev, &tv) != 0)
+		log_fatal("daemon.timer", "name=%s error=\"cannot start a timer\"",
+		    d->spec->name);
+	return ev;
+}
+
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {

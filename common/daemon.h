@@ -162,6 +162,15 @@ const char *daemon_name(const struct daemon *d);
  * that opens its own store; "" with DAEMON_NO_STORE.
  */
 const char *daemon_conninfo(const struct daemon *d);
+/*
+ * A periodic callback on the loop every period_ms, for periods that come
+ * from the daemon's config (spec timers have fixed periods).  Fatal when
+ * the event cannot be made; the caller owns it (event_del at drain,
+ * event_free at shutdown).
+ */
+struct event *daemon_every(struct daemon *d, int64_t period_ms,
+    event_callback_fn fn, void *arg);
+
 /* 1 once SIGTERM was received. */
 int daemon_draining(const struct daemon *d);
 

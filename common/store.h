@@ -177,6 +177,35 @@ int store_pipeline_collect(
 /* Leave pipeline mode; every result must have been collected. */
 int store_pipeline_exit(struct store *st, struct store_err *err);
 
+/* --- array literals (store_array.c) --------------------------------------- */
+
+/*
+ * A PostgreSQL array literal being built, for a parameter a statement
+ * unnests.  Zero-initialise; append elements; store_array_end() closes it
+ * and returns the text (NULL when memory ran out), valid until
+ * store_array_free().
+ */
+struct store_array {
+	char *s;
+	size_t n, cap;
+	size_t count;
+	int failed;
+};
+
+void store_array_int64(struct store_array *a, int64_t v);
+/* A non-finite value is NULL. */
+void store_array_double(struct store_array *a, double v);
+/* A text element, quoted and escaped; NULL is SQL NULL. */
+void store_array_str(struct store_array *a, const char *s);
+void store_array_null(struct store_array *a);
+const char *store_array_end(struct store_array *a);
+/* Close it and hand over the malloc'd text (the caller frees it); NULL
+ * when memory ran out.  The array is empty afterwards. */
+char *store_array_take(struct store_array *a);
+void store_array_free(struct store_array *a);
+/* A text[] literal of items[0..n) (malloc'd), or NULL. */
+char *store_text_array(const char *const *items, size_t n);
+
 /* --- COPY FROM STDIN (rows encoded by store_copy.c) ---------------------- */
 
 /*

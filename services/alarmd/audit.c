@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store.h"
 
 /* Grow the batch's arrays by this much at first. */
 #define AUDIT_BATCH_FIRST 16
@@ -137,86 +138,26 @@ audit_action_ok(const char *action)
 	return words >= 2;
 }
 
-/* A growing string; once an allocation fails it stays failed. */
-struct text {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void
-text_put(struct text *t, const char *s, size_t n)
-{
-	if (t->failed)
-		return;
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap : 256;
-		char *np;
-
-		while (t->len + n + 1 > cap)
-			cap *= 2;
-		if ((np = realloc(t->p, cap)) == NULL) {
-			t->failed = true;
-			return;
-		}
-		t->p = np;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, s, n);
-	t->len += n;
-	t->p[t->len] = '\0';
-}
-
-/* Put s as a quoted array element: '"' and '\' get a backslash. */
-static void
-text_put_quoted(struct text *t, const char *s)
-{
-	const char *run = s;
-
-	text_put(t, "\"", 1);
-	for (; *s != '\0'; s++) {
-		if (*s != '"' && *s != '\\')
-			continue;
-		text_put(t, run, (size_t)(s - run));
-		text_put(t, "\\", 1);
-		run = s;
-	}
-	text_put(t, run, (size_t)(s - run));
-	text_put(t, "\"", 1);
-}
-
 char *
 audit_pg_array(size_t n, const char *const *items, int clean)
 {
-	struct text t = {0};
+	struct store_array a = {0};
 	char field[AUDIT_FIELD_SIZE];
 
-	text_put(&t, "{", 1);
 	for (size_t i = 0; i < n; i++) {
 		const char *item = items != NULL ? items[i] : NULL;
 
-		if (i > 0)
-			text_put(&t, ",", 1);
 		if (item == NULL && clean) {
-			free(t.p);
+			store_array_free(&a);
 			return NULL;
 		}
-		if (item == NULL) {
-			text_put(&t, "NULL", 4);
-			continue;
-		}
-		if (clean) {
+		if (item != NULL && clean) {
 			audit_field_clean(field, item);
 			item = field;
 		}
-		text_put_quoted(&t, item);
+		store_array_str(&a, item);
 	}
-	text_put(&t, "}", 1);
-	if (t.failed) {
-		free(t.p);
-		return NULL;
-	}
-	return t.p;
+	return store_array_take(&a);
 }
 
 int

@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 
 #include "deliver.h"
+#include "store.h"
 
 struct evdns_base;
 struct evhttp_connection;
@@ -222,22 +223,5 @@ size_t deliver_text_clean(char *dst, size_t size, const char *src, size_t len);
  * is as compact as the one the core handed over.  Returns the new length.
  */
 size_t deliver_json_compact(char *s, size_t len);
-
-/* A PostgreSQL array literal being built ("{1,2}", "{\"a\",NULL}"). */
-struct deliver_arr {
-	char *s;
-	size_t n, cap;
-	size_t count;
-	int failed;
-};
-
-void deliver_arr_i64(struct deliver_arr *a, int64_t v);
-void deliver_arr_dbl(struct deliver_arr *a, double v);
-/* A text element, quoted and escaped; NULL is SQL NULL. */
-void deliver_arr_str(struct deliver_arr *a, const char *s);
-void deliver_arr_null(struct deliver_arr *a);
-/* The literal ("{}" for none), or NULL when memory ran out. */
-const char *deliver_arr_end(struct deliver_arr *a);
-void deliver_arr_free(struct deliver_arr *a);
 
 #endif

@@ -176,110 +176,6 @@ deliver_json_compact(char *s, size_t len)
 	return o;
 }
 
-/* --- array literals ------------------------------------------------------- */
-
-static void
-arr_put(struct deliver_arr *a, const char *s, size_t n)
-{
-	if (a->failed)
-		return;
-	if (a->n + n + 2 > a->cap) {
-		size_t cap = a->cap ? a->cap : 256;
-		char *ns;
-
-		while (a->n + n + 2 > cap)
-			cap *= 2;
-		if ((ns = realloc(a->s, cap)) == NULL) {
-			a->failed = 1;
-			return;
-		}
-		a->s = ns;
-		a->cap = cap;
-	}
-	memcpy(a->s + a->n, s, n);
-	a->n += n;
-	a->s[a->n] = '\0';
-}
-
-static void
-arr_sep(struct deliver_arr *a)
-{
-	arr_put(a, a->count++ == 0 ? "{" : ",", 1);
-}
-
-void
-deliver_arr_i64(struct deliver_arr *a, int64_t v)
-{
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
-
-	arr_sep(a);
-	arr_put(a, b, (size_t)n);
-}
-
-void
-deliver_arr_dbl(struct deliver_arr *a, double v)
-{
-	char b[40];
-	int n;
-
-	if (!isfinite(v)) {
-		deliver_arr_null(a);
-		return;
-	}
-	n = snprintf(b, sizeof(b), "%.17g", v);
-	arr_sep(a);
-	arr_put(a, b, (size_t)n);
-}
-
-void
-deliver_arr_null(struct deliver_arr *a)
-{
-	arr_sep(a);
-	arr_put(a, "NULL", 4);
-}
-
-void
-deliver_arr_str(struct deliver_arr *a, const char *s)
-{
-	const char *run;
-
-	if (s == NULL) {
-		deliver_arr_null(a);
-		return;
-	}
-	arr_sep(a);
-	arr_put(a, "\"", 1);
-	/* Copy runs between the characters that need a backslash. */
-	for (run = s; *s != '\0'; s++) {
-		if (*s != '"' && *s != '\\')
-			continue;
-		arr_put(a, run, (size_t)(s - run));
-		arr_put(a, "\\", 1);
-		run = s;
-	}
-	arr_put(a, run, (size_t)(s - run));
-	arr_put(a, "\"", 1);
-}
-
-const char *
-deliver_arr_end(struct deliver_arr *a)
-{
-	if (a->count == 0)
-		arr_put(a, "{", 1);
-	arr_put(a, "}", 1);
-	return a->failed ? NULL : a->s;
-}
-
-void
-deliver_arr_free(struct deliver_arr *a)
-{
-	free(a->s);
-	memset(a, 0, sizeof(*a));
-}
-
-/* --- records -------------------------------------------------------------- */
-
 void
 deliver_rec_clear(struct dl_rec *rec)
 {
@@ -383,7 +279,7 @@ trouble_over(struct deliver *d)
 
 /* The eleven parameters of SQL_FLUSH for the records in d->writing. */
 struct flush_params {
-	struct deliver_arr a[10];
+	struct store_array a[10];
 	const char *v[11];
 };
 
@@ -396,25 +292,25 @@ flush_params_build(struct deliver *d, struct flush_params *p)
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct dl_rec *r = &rs->v[i];
 
-		deliver_arr_i64(&p->a[0], r->id);
-		deliver_arr_i64(&p->a[1], r->at_ms);
-		deliver_arr_i64(&p->a[2], r->status);
-		deliver_arr_dbl(&p->a[3], r->latency_ms);
-		deliver_arr_str(&p->a[4], r->error);
-		deliver_arr_str(&p->a[5], r->response);
-		deliver_arr_str(&p->a[6], STATE_NAMES[r->state]);
-		deliver_arr_i64(&p->a[7], r->attempts);
+		store_array_int64(&p->a[0], r->id);
+		store_array_int64(&p->a[1], r->at_ms);
+		store_array_int64(&p->a[2], r->status);
+		store_array_double(&p->a[3], r->latency_ms);
+		store_array_str(&p->a[4], r->error);
+		store_array_str(&p->a[5], r->response);
+		store_array_str(&p->a[6], STATE_NAMES[r->state]);
+		store_array_int64(&p->a[7], r->attempts);
 		if (r->next_ms > 0)
-			deliver_arr_i64(&p->a[8], r->next_ms);
+			store_array_int64(&p->a[8], r->next_ms);
 		else
-			deliver_arr_null(&p->a[8]);
+			store_array_null(&p->a[8]);
 		if (r->fallback)
-			deliver_arr_i64(&p->a[9], r->id);
+			store_array_int64(&p->a[9], r->id);
 	}
 	for (int i = 0; i < 9; i++)
-		p->v[i] = deliver_arr_end(&p->a[i]);
+		p->v[i] = store_array_end(&p->a[i]);
 	p->v[9] = d->fallback != NULL ? d->fallback->name : NULL;
-	p->v[10] = deliver_arr_end(&p->a[9]);
+	p->v[10] = store_array_end(&p->a[9]);
 	for (int i = 0; i < 11; i++)
 		if (i != 9 && p->v[i] == NULL)
 			return -1;
@@ -425,7 +321,7 @@ static void
 flush_params_free(struct flush_params *p)
 {
 	for (int i = 0; i < 10; i++)
-		deliver_arr_free(&p->a[i]);
+		store_array_free(&p->a[i]);
 }
 
 /* The batch is in the store: queue the fallbacks it made, release. */

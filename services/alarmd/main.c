@@ -245,19 +245,6 @@ on_reminders(evutil_socket_t fd, short what, void *arg)
 	core_check_reminders(arg, alarmd_now_ms());
 }
 
-static struct event *
-start_timer(struct alarmd *a, int64_t period_ms, event_callback_fn fn)
-{
-	struct timeval tv = {(time_t)(period_ms / 1000),
-	    (suseconds_t)((period_ms % 1000) * 1000)};
-	struct event *ev =
-	    event_new(daemon_base(a->d), -1, EV_PERSIST, fn, a);
-
-	if (ev == NULL || event_add(ev, &tv) != 0)
-		log_fatal("alarmd.timer", "error=\"cannot start a timer\"");
-	return ev;
-}
-
 static PGconn *
 get_conn(void *arg)
 {
@@ -383,9 +370,9 @@ alarmd_init(struct daemon *d, void *arg)
 	    http_server_add_routes(daemon_http(d), console_routes,
 	        console_nroutes, a) != 0)
 		log_fatal("alarmd.routes", "error=\"cannot register the routes\"");
-	tick_ev = start_timer(a, cfg.tick_ms, on_tick);
-	gap_ev = start_timer(a, cfg.gap_check_ms, on_gaps);
-	rem_ev = start_timer(a, cfg.reminder_check_ms, on_reminders);
+	tick_ev = daemon_every(d, cfg.tick_ms, on_tick, a);
+	gap_ev = daemon_every(d, cfg.gap_check_ms, on_gaps, a);
+	rem_ev = daemon_every(d, cfg.reminder_check_ms, on_reminders, a);
 	log_info("alarmd.ready", "receivers=%zu fallback=%s sub=%s,%s pub=%s",
 	    dopts.nreceivers, dopts.fallback.name[0] ? dopts.fallback.name : "-",
 	    sh->bus.riskd_pub, sh->bus.ingestd_pub, sh->bus.alarmd_pub);

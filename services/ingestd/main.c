@@ -130,18 +130,6 @@ on_partitions(evutil_socket_t fd, short what, void *arg)
 	ensure_partitions(arg);
 }
 
-static struct event *
-start_timer(struct daemon *d, int64_t period_ms, event_callback_fn fn)
-{
-	struct timeval tv = {(time_t)(period_ms / 1000),
-	    (suseconds_t)((period_ms % 1000) * 1000)};
-	struct event *ev = event_new(daemon_base(d), -1, EV_PERSIST, fn, d);
-
-	if (ev == NULL || event_add(ev, &tv) != 0)
-		log_fatal("ingest.timer", "error=\"cannot start a timer\"");
-	return ev;
-}
-
 static int
 ingestd_init(struct daemon *d, void *arg)
 {
@@ -228,8 +216,8 @@ ingestd_init(struct daemon *d, void *arg)
 	m_refresh_errors = metrics_counter(daemon_metrics(d),
 	    "anquan_ingest_registry_refresh_errors_total",
 	    "registry refreshes that failed (the old registry stays)", NULL);
-	refresh_ev = start_timer(d, cfg.registry_refresh_ms, on_refresh);
-	partitions_ev = start_timer(d, 24 * 3600 * 1000, on_partitions);
+	refresh_ev = daemon_every(d, cfg.registry_refresh_ms, on_refresh, d);
+	partitions_ev = daemon_every(d, 24 * 3600 * 1000, on_partitions, d);
 	ensure_partitions(d);
 	log_info("ingest.ready", "queue_max_items=%lld group_wait_ms=%lld "
 	    "group_max_items=%lld writer_connections=%lld pub=%s pull=%s",

@@ -259,7 +259,7 @@ owners(PGconn *conn, const char *sql, const struct keys *ids,
 
 	if (ids->n == 0)
 		return 0;
-	if ((arr = model_pg_array((const char *const *)ids->v, ids->n)) == NULL)
+	if ((arr = store_text_array((const char *const *)ids->v, ids->n)) == NULL)
 		return -1;
 	params[0] = arr;
 	res = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);

@@ -26,104 +26,6 @@
 #include "store.h"
 #include "timeutil.h"
 
-/* --- text[] builders for unnest ----------------------------------------- */
-
-struct col {
-	char *s;
-	size_t n, cap;
-	size_t count;
-};
-
-static int
-col_put(struct col *c, const char *s, size_t n)
-{
-	if (c->n + n + 2 > c->cap) {
-		size_t cap = c->cap ? c->cap : 256;
-		char *ns;
-
-		while (c->n + n + 2 > cap)
-			cap *= 2;
-		if ((ns = realloc(c->s, cap)) == NULL)
-			return -1;
-		c->s = ns;
-		c->cap = cap;
-	}
-	memcpy(c->s + c->n, s, n);
-	c->n += n;
-	c->s[c->n] = '\0';
-	return 0;
-}
-
-static int
-col_sep(struct col *c)
-{
-	return col_put(c, c->count++ == 0 ? "{" : ",", 1);
-}
-
-static int
-col_str(struct col *c, const char *s)
-{
-	int rc = col_sep(c) | col_put(c, "\"", 1);
-
-	if (s == NULL)
-		return -1;
-	for (; *s != '\0' && rc == 0; s++) {
-		if (*s == '"' || *s == '\\')
-			rc |= col_put(c, "\\", 1);
-		rc |= col_put(c, s, 1);
-	}
-	return rc | col_put(c, "\"", 1);
-}
-
-static int
-col_null(struct col *c)
-{
-	return col_sep(c) | col_put(c, "NULL", 4);
-}
-
-static int
-col_str_or_null(struct col *c, const char *s)
-{
-	return s != NULL ? col_str(c, s) : col_null(c);
-}
-
-static int
-col_i64(struct col *c, int64_t v)
-{
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
-
-	return col_sep(c) | col_put(c, b, (size_t)n);
-}
-
-static int
-col_dbl(struct col *c, double v)
-{
-	char b[40];
-	int n;
-
-	if (!isfinite(v))
-		return col_null(c);
-	n = snprintf(b, sizeof(b), "%.17g", v);
-	return col_sep(c) | col_put(c, b, (size_t)n);
-}
-
-static const char *
-col_end(struct col *c)
-{
-	if (c->count == 0)
-		col_put(c, "{", 1);
-	col_put(c, "}", 1);
-	return c->s;
-}
-
-static void
-cols_free(struct col *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(c[i].s);
-}
-
 static int
 exec(PGconn *conn, const char *what, const char *sql, int n,
     const char *const *params)
@@ -184,7 +86,7 @@ static const char SQL_ALARMS_CLEAR[] =
 static int
 write_alarms(struct riskd *r, PGconn *conn)
 {
-	struct col in[10], cl[6];
+	struct store_array in[10], cl[6];
 	const char *pin[10], *pcl[6];
 	size_t nin = 0, ncl = 0;
 	char id[512];
@@ -197,16 +99,18 @@ write_alarms(struct riskd *r, PGconn *conn)
 		const struct rk_point *p = a->point;
 
 		if (alarm_id(id, sizeof(id), p->code, a->ch.start_ms,
-		        a->ch.kind) < 0)
-			return -1;
+		        a->ch.kind) < 0) {
+			rc = -1;
+			break;
+		}
 		if (a->ch.what == ALARM_CLEARED) {
-			rc |= col_str(&cl[0], id);
-			rc |= col_i64(&cl[1], a->ch.at_ms);
-			rc |= col_str(&cl[2],
+			store_array_str(&cl[0], id);
+			store_array_int64(&cl[1], a->ch.at_ms);
+			store_array_str(&cl[2],
 			    alarm_clear_reason_name(a->ch.reason));
-			rc |= col_dbl(&cl[3], a->ch.value);
-			rc |= col_dbl(&cl[4], a->ch.peak);
-			rc |= col_i64(&cl[5], a->ch.duration_ms);
+			store_array_double(&cl[3], a->ch.value);
+			store_array_double(&cl[4], a->ch.peak);
+			store_array_int64(&cl[5], a->ch.duration_ms);
 			ncl++;
 			continue;
 		}
@@ -216,30 +120,37 @@ write_alarms(struct riskd *r, PGconn *conn)
 		if (a->ch.what == ALARM_SUPPRESSED &&
 		    strlen(id) + sizeof(":suppressed") <= sizeof(id))
 			strcat(id, ":suppressed");
-		rc |= col_str(&in[0], id);
-		rc |= col_str(&in[1], p->code);
-		rc |= col_str(&in[2], p->ent->uscc);
-		rc |= col_str_or_null(&in[3], p->source_code);
-		rc |= col_str(&in[4], alarm_kind_name(a->ch.kind));
-		rc |= col_str(&in[5], a->ch.what == ALARM_SUPPRESSED ? "t" : "f");
-		rc |= col_str(&in[6], p->unit);
-		rc |= col_i64(&in[7], a->ch.start_ms);
-		rc |= col_dbl(&in[8], a->ch.value);
-		rc |= col_dbl(&in[9], a->ch.threshold);
+		store_array_str(&in[0], id);
+		store_array_str(&in[1], p->code);
+		store_array_str(&in[2], p->ent->uscc);
+		store_array_str(&in[3], p->source_code);
+		store_array_str(&in[4], alarm_kind_name(a->ch.kind));
+		store_array_str(&in[5], a->ch.what == ALARM_SUPPRESSED ? "t" : "f");
+		store_array_str(&in[6], p->unit);
+		store_array_int64(&in[7], a->ch.start_ms);
+		store_array_double(&in[8], a->ch.value);
+		store_array_double(&in[9], a->ch.threshold);
 		nin++;
 	}
 	if (rc == 0 && nin > 0) {
 		for (int i = 0; i < 10; i++)
-			pin[i] = col_end(&in[i]);
-		rc = exec(conn, "alarms insert", SQL_ALARMS_INSERT, 10, pin);
+			if ((pin[i] = store_array_end(&in[i])) == NULL)
+				rc = -1;
+		if (rc == 0)
+			rc = exec(conn, "alarms insert", SQL_ALARMS_INSERT, 10,
+			    pin);
 	}
 	if (rc == 0 && ncl > 0) {
 		for (int i = 0; i < 6; i++)
-			pcl[i] = col_end(&cl[i]);
-		rc = exec(conn, "alarms clear", SQL_ALARMS_CLEAR, 6, pcl);
+			if ((pcl[i] = store_array_end(&cl[i])) == NULL)
+				rc = -1;
+		if (rc == 0)
+			rc = exec(conn, "alarms clear", SQL_ALARMS_CLEAR, 6, pcl);
 	}
-	cols_free(in, 10);
-	cols_free(cl, 6);
+	for (int i = 0; i < 10; i++)
+		store_array_free(&in[i]);
+	for (int i = 0; i < 6; i++)
+		store_array_free(&cl[i]);
 	return rc;
 }
 
@@ -261,7 +172,7 @@ static const char SQL_STATES[] =
 static int
 write_states(struct riskd *r, PGconn *conn)
 {
-	struct col c[9];
+	struct store_array c[9];
 	const char *pv[9];
 	int rc = 0;
 
@@ -289,22 +200,23 @@ write_states(struct riskd *r, PGconn *conn)
 		const struct rk_point *p = r->dirty_points.v[i];
 		const struct alarm_state *s = &p->st;
 
-		rc |= col_str(&c[0], p->code);
-		rc |= col_i64(&c[1], s->last_ts_ms);
-		rc |= col_dbl(&c[2], s->last_value);
-		rc |= col_i64(&c[3], s->last_quality);
-		rc |= col_i64(&c[4], s->since_h);
-		rc |= col_i64(&c[5], s->since_hh);
-		rc |= col_i64(&c[6], s->since_l);
-		rc |= col_i64(&c[7], s->since_ll);
-		rc |= col_i64(&c[8], s->suppressed_kind);
+		store_array_str(&c[0], p->code);
+		store_array_int64(&c[1], s->last_ts_ms);
+		store_array_double(&c[2], s->last_value);
+		store_array_int64(&c[3], s->last_quality);
+		store_array_int64(&c[4], s->since_h);
+		store_array_int64(&c[5], s->since_hh);
+		store_array_int64(&c[6], s->since_l);
+		store_array_int64(&c[7], s->since_ll);
+		store_array_int64(&c[8], s->suppressed_kind);
 	}
-	if (rc == 0) {
-		for (int i = 0; i < 9; i++)
-			pv[i] = col_end(&c[i]);
+	for (int i = 0; i < 9; i++)
+		if ((pv[i] = store_array_end(&c[i])) == NULL)
+			rc = -1;
+	if (rc == 0)
 		rc = exec(conn, "point states", SQL_STATES, 9, pv);
-	}
-	cols_free(c, 9);
+	for (int i = 0; i < 9; i++)
+		store_array_free(&c[i]);
 	return rc;
 }
 

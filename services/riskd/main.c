@@ -361,7 +361,6 @@ riskd_init(struct daemon *d, void *arg)
 	struct bus_sock_opts popts = {0};
 	struct bus_consumer_cfg cc = {0};
 	struct bus_sock *pub;
-	struct timeval tv;
 	struct riskd *r = arg;
 
 	r->d = d;
@@ -407,11 +406,7 @@ riskd_init(struct daemon *d, void *arg)
 	if (http_server_add_routes(daemon_http(d), api_routes, api_nroutes, r) !=
 	    0)
 		log_fatal("riskd.routes", "error=\"cannot register the routes\"");
-	tv.tv_sec = (time_t)(cfg.tick_ms / 1000);
-	tv.tv_usec = (suseconds_t)((cfg.tick_ms % 1000) * 1000);
-	tick_ev = event_new(daemon_base(d), -1, EV_PERSIST, on_tick, r);
-	if (tick_ev == NULL || event_add(tick_ev, &tv) != 0)
-		log_fatal("riskd.timer", "error=\"cannot start the tick\"");
+	tick_ev = daemon_every(d, cfg.tick_ms, on_tick, r);
 	log_info("riskd.ready", "sub=%s pub=%s warning_rules=%zu",
 	    sh->bus.ingestd_pub, sh->bus.riskd_pub, r->rules.warn.n);
 	return 0;

@@ -493,31 +493,3 @@ model_note_raise(struct rk_source *s, int64_t start_ms, int64_t keep_ms)
 	}
 	s->raised[s->nraised++] = start_ms;
 }
-
-char *
-model_pg_array(const char *const *items, size_t n)
-{
-	size_t len = 3;
-	char *buf, *o;
-
-	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(items[i]) + 3;
-	if ((buf = malloc(len)) == NULL)
-		return NULL;
-	o = buf;
-	*o++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*o++ = ',';
-		*o++ = '"';
-		for (const char *s = items[i]; *s != '\0'; s++) {
-			if (*s == '"' || *s == '\\')
-				*o++ = '\\';
-			*o++ = *s;
-		}
-		*o++ = '"';
-	}
-	*o++ = '}';
-	*o = '\0';
-	return buf;
-}

@@ -49,7 +49,5 @@ void model_window_free(struct rk_window *w);
 /* Record a threshold alarm's start on its source's raise history. */
 void model_note_raise(struct rk_source *s, int64_t start_ms, int64_t keep_ms);
 
-/* A PostgreSQL text[] literal of items into a malloc'd string. */
-char *model_pg_array(const char *const *items, size_t n);
 
 #endif

@@ -452,7 +452,7 @@ reload(struct riskd *r, PGconn *conn, const char *what, const char *sql,
 	PGresult *res;
 	int rc;
 
-	if (keys != NULL && (arr = model_pg_array(keys, n)) == NULL)
+	if (keys != NULL && (arr = store_text_array(keys, n)) == NULL)
 		return -1;
 	params[0] = arr;
 	res = run(conn, what, sql, 1, params);
@@ -510,7 +510,7 @@ int
 model_reload_points(
     struct riskd *r, PGconn *conn, const char *const *codes, size_t n)
 {
-	char *arr = model_pg_array(codes, n);
+	char *arr = store_text_array(codes, n);
 	const char *params[1] = {arr};
 	PGresult *res;
 	const char **uscc;
@@ -607,7 +607,7 @@ model_load_facts(struct riskd *r, PGconn *conn, struct rk_ent **ents,
 			return -1;
 		for (size_t i = 0; i < n; i++)
 			keys[i] = ents[i]->uscc;
-		arr = model_pg_array(keys, n);
+		arr = store_text_array(keys, n);
 		free(keys);
 		if (arr == NULL)
 			return -1;

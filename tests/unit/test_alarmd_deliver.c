@@ -325,41 +325,41 @@ json_compact(void **state)
 static void
 arrays(void **state)
 {
-	struct deliver_arr a;
+	struct store_array a;
 
 	(void)state;
 	memset(&a, 0, sizeof(a));
-	assert_string_equal(deliver_arr_end(&a), "{}");
-	deliver_arr_free(&a);
+	assert_string_equal(store_array_end(&a), "{}");
+	store_array_free(&a);
 
-	deliver_arr_i64(&a, 1);
-	deliver_arr_i64(&a, -2);
-	deliver_arr_i64(&a, INT64_MAX);
-	assert_string_equal(deliver_arr_end(&a), "{1,-2,9223372036854775807}");
-	deliver_arr_free(&a);
+	store_array_int64(&a, 1);
+	store_array_int64(&a, -2);
+	store_array_int64(&a, INT64_MAX);
+	assert_string_equal(store_array_end(&a), "{1,-2,9223372036854775807}");
+	store_array_free(&a);
 
-	deliver_arr_dbl(&a, 0.5);
-	deliver_arr_dbl(&a, NAN);
-	deliver_arr_dbl(&a, INFINITY);
-	deliver_arr_null(&a);
-	assert_string_equal(deliver_arr_end(&a), "{0.5,NULL,NULL,NULL}");
-	deliver_arr_free(&a);
+	store_array_double(&a, 0.5);
+	store_array_double(&a, NAN);
+	store_array_double(&a, INFINITY);
+	store_array_null(&a);
+	assert_string_equal(store_array_end(&a), "{0.5,NULL,NULL,NULL}");
+	store_array_free(&a);
 
-	deliver_arr_str(&a, "a\"b");
-	deliver_arr_str(&a, "c\\d");
-	deliver_arr_str(&a, NULL);
-	deliver_arr_str(&a, "");
-	deliver_arr_str(&a, "NULL");
-	deliver_arr_str(&a, "{x,y} 签收");
-	assert_string_equal(deliver_arr_end(&a),
+	store_array_str(&a, "a\"b");
+	store_array_str(&a, "c\\d");
+	store_array_str(&a, NULL);
+	store_array_str(&a, "");
+	store_array_str(&a, "NULL");
+	store_array_str(&a, "{x,y} 签收");
+	assert_string_equal(store_array_end(&a),
 	    "{\"a\\\"b\",\"c\\\\d\",NULL,\"\",\"NULL\",\"{x,y} 签收\"}");
-	deliver_arr_free(&a);
+	store_array_free(&a);
 }
 
 static void
 arrays_long(void **state)
 {
-	struct deliver_arr a;
+	struct store_array a;
 	char *big = malloc(5001);
 	const char *s;
 
@@ -369,12 +369,12 @@ arrays_long(void **state)
 	big[5000] = '\0';
 	memset(&a, 0, sizeof(a));
 	for (int i = 0; i < 100; i++)
-		deliver_arr_str(&a, big);
-	s = deliver_arr_end(&a);
+		store_array_str(&a, big);
+	s = store_array_end(&a);
 	assert_non_null(s);
 	/* 100 x (5000 + 2 quotes) + 99 commas + 2 braces. */
 	assert_int_equal(strlen(s), 100 * 5002 + 99 + 2);
-	deliver_arr_free(&a);
+	store_array_free(&a);
 	free(big);
 }
 
