@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "risk.pb-c.h"
 #include "store.h"
+#include "strmap.h"
 #include "timeutil.h"
 
 int64_t
@@ -67,89 +68,450 @@ alarm_texts(struct inc *inc, const Anquan__Alarm *m)
 
 /* --- alarms ------------------------------------------------------------- */
 
+/*
+ * Raised alarms are not handled one by one: they are gathered
+ * (intake_add) and taken into incidents together (intake_flush) before
+ * the consumer's COMMIT, or before any other message that could see
+ * their effect (a clear, a warning), so their order is kept.  A batch of
+ * hundreds of alarms costs the store about a dozen statements, not a
+ * dozen per alarm.
+ */
+struct raised {
+	char *id, *point, *kind, *unit, *uscc, *enterprise, *district, *sector;
+	char *key;          /* uscc "\x1f" cause: its incident's key */
+	const char *cause;
+	enum al_level level;
+	double value, threshold;
+	int has_value, has_threshold;
+	int64_t started_ms;
+};
+
+static void
+raised_free(struct raised *r)
+{
+	free(r->id);
+	free(r->point);
+	free(r->kind);
+	free(r->unit);
+	free(r->uscc);
+	free(r->enterprise);
+	free(r->district);
+	free(r->sector);
+	free(r->key);
+}
+
+void
+core_intake_clear(struct alarmd *a)
+{
+	for (size_t i = 0; i < a->nraised; i++)
+		raised_free(&a->raised[i]);
+	a->nraised = 0;
+}
+
 static enum bus_verdict
-alarm_raised(struct alarmd *a, PGconn *conn, const Anquan__Alarm *m)
+intake_add(struct alarmd *a, const Anquan__Alarm *m)
 {
 	const char *cause = al_alarm_cause(m->kind);
-	int64_t now = alarmd_now_ms();
 	enum al_level lvl;
-	struct inc inc;
-	int found, added, flapping = 0, n;
+	struct raised *r;
 
 	if (cause == NULL || al_kind_level(&a->kinds, m->kind, &lvl) < 0 ||
 	    m->uscc[0] == '\0')
 		return BUS_SKIP;
-	if (m->point[0] != '\0' && a->policy.flap_count > 0) {
-		n = cs_point_raises(conn, m->point, a->policy.flap_window_ms);
-		if (n < 0)
+	if (a->nraised == a->raised_cap) {
+		size_t cap = a->raised_cap ? a->raised_cap * 2 : 256;
+		struct raised *n = realloc(a->raised, cap * sizeof(*n));
+
+		if (n == NULL)
 			return BUS_RETRY;
-		flapping = n + 1 >= a->policy.flap_count;
+		a->raised = n;
+		a->raised_cap = cap;
 	}
-	if ((found = cs_open_incident(conn, m->uscc, cause, &inc)) < 0)
+	r = &a->raised[a->nraised];
+	memset(r, 0, sizeof(*r));
+	r->cause = cause;
+	r->level = lvl;
+	r->value = m->value;
+	r->has_value = m->has_value;
+	r->threshold = m->threshold;
+	r->has_threshold = m->has_threshold;
+	r->started_ms = m->started_at_ms;
+	r->id = strdup(m->id);
+	r->point = strdup(m->point);
+	r->kind = strdup(m->kind);
+	r->unit = strdup(m->unit);
+	r->uscc = strdup(m->uscc);
+	r->enterprise = strdup(m->enterprise);
+	r->district = strdup(m->district);
+	r->sector = strdup(m->sector);
+	if (r->uscc != NULL &&
+	    (r->key = malloc(strlen(r->uscc) + strlen(cause) + 2)) != NULL)
+		sprintf(r->key, "%s\x1f%s", r->uscc, cause);
+	if (r->id == NULL || r->point == NULL || r->kind == NULL ||
+	    r->unit == NULL || r->uscc == NULL || r->enterprise == NULL ||
+	    r->district == NULL || r->sector == NULL || r->key == NULL) {
+		raised_free(r);
 		return BUS_RETRY;
-	if (!found) {
-		memset(&inc, 0, sizeof(inc));
-		snprintf(inc.uscc, sizeof(inc.uscc), "%s", m->uscc);
-		snprintf(inc.enterprise, sizeof(inc.enterprise), "%s",
-		    m->enterprise);
-		snprintf(inc.district, sizeof(inc.district), "%s", m->district);
-		snprintf(inc.sector, sizeof(inc.sector), "%s", m->sector);
-		snprintf(inc.cause, sizeof(inc.cause), "%s", cause);
-		snprintf(inc.reasons, sizeof(inc.reasons), "[]");
-		inc.level = lvl;
-		inc.tier = al_start_tier(lvl);
-		inc.status = AL_FIRING;
-		inc.alarm_count = 1;
-		inc.open_alarms = 1;
-		inc.opened_ms = now;
-		inc.flapping = flapping;
-		alarm_texts(&inc, m);
-		core_plan(a, &inc);
-		if (cs_insert_incident(conn, &inc) < 0 ||
-		    cs_add_alarm(conn, inc.id, m->id, m->point, m->kind, lvl,
-		        m->value, m->has_value, m->threshold, m->has_threshold,
-		        m->started_at_ms) < 0 ||
-		    core_audit(a, "alarmd", "incident.opened", inc.id,
-		        "{\"from\":\"al.raised\"}") < 0)
-			return BUS_RETRY;
-		a->pend.opened++;
-		core_changed(a, inc.id);
-		return BUS_OK;
 	}
-	added = cs_add_alarm(conn, inc.id, m->id, m->point, m->kind, lvl,
-	    m->value, m->has_value, m->threshold, m->has_threshold,
-	    m->started_at_ms);
-	if (added < 0)
-		return BUS_RETRY;
-	if (added == 0)
-		return BUS_OK; /* seen already (a replay of the same alarm) */
-	inc.alarm_count++;
-	inc.open_alarms++;
-	inc.cleared_ms = 0;
-	inc.flapping = inc.flapping || flapping;
-	alarm_texts(&inc, m);
-	if (lvl > inc.level) {
-		/* Worse than it was: routed higher and told at once when a
-		 * notice already went out. */
-		inc.level = lvl;
-		if (inc.tier < al_start_tier(lvl))
-			inc.tier = al_start_tier(lvl);
+	a->nraised++;
+	return BUS_OK;
+}
+
+/* An incident of the batch: one per key. */
+struct slot {
+	struct inc inc;
+	int is_new;
+	int touched;
+	int joined;            /* alarms it gained (an existing one) */
+	int escalate;          /* its level rose past a notice given */
+	size_t first, nalarms; /* its alarms in the new-alarm list */
+};
+
+/* The summary of an alarm (Anquan__Alarm's fields, kept in a raised). */
+static void
+raised_texts(struct inc *inc, const struct raised *r)
+{
+	Anquan__Alarm m = ANQUAN__ALARM__INIT;
+
+	m.point = r->point;
+	m.kind = r->kind;
+	m.unit = r->unit;
+	m.value = r->value;
+	m.threshold = r->threshold;
+	alarm_texts(inc, &m);
+}
+
+/* Whether each raised alarm's point is flapping (flap[i]): its raises in
+ * the window, in the store and earlier in the batch. */
+static int
+intake_flapping(struct alarmd *a, PGconn *conn, int *flap)
+{
+	size_t n = a->nraised, np = 0;
+	const char **pts = calloc(n + 1, sizeof(*pts));
+	int *counts = calloc(n + 1, sizeof(*counts));
+	size_t *idx = calloc(n + 1, sizeof(*idx));
+	struct strmap *m = strmap_new();
+	int rc = -1, err = 0;
+
+	if (pts == NULL || counts == NULL || idx == NULL || m == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = a->raised[i].point;
+		void *v;
+
+		flap[i] = 0;
+		if (p[0] == '\0')
+			continue;
+		if ((v = strmap_get(m, p)) == NULL) {
+			pts[np] = p;
+			strmap_put(m, p, (void *)(uintptr_t)(np + 1), &err);
+			v = (void *)(uintptr_t)(++np);
+		}
+		idx[i] = (size_t)(uintptr_t)v;
+	}
+	if (err || cs_point_raises(conn, pts, np, a->policy.flap_window_ms,
+	               counts) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		if (idx[i] == 0)
+			continue;
+		/* This raise counts too, as do those before it. */
+		counts[idx[i] - 1]++;
+		flap[i] = counts[idx[i] - 1] >= a->policy.flap_count;
+	}
+	rc = 0;
+out:
+	strmap_free(m, NULL);
+	free(pts);
+	free(counts);
+	free(idx);
+	return rc;
+}
+
+static void
+slot_new(struct alarmd *a, struct slot *s, const struct raised *r,
+    int flapping, int64_t now)
+{
+	struct inc *inc = &s->inc;
+
+	memset(s, 0, sizeof(*s));
+	s->is_new = 1;
+	s->touched = 1;
+	snprintf(inc->uscc, sizeof(inc->uscc), "%s", r->uscc);
+	snprintf(inc->enterprise, sizeof(inc->enterprise), "%s", r->enterprise);
+	snprintf(inc->district, sizeof(inc->district), "%s", r->district);
+	snprintf(inc->sector, sizeof(inc->sector), "%s", r->sector);
+	snprintf(inc->cause, sizeof(inc->cause), "%s", r->cause);
+	snprintf(inc->reasons, sizeof(inc->reasons), "[]");
+	inc->level = r->level;
+	inc->tier = al_start_tier(r->level);
+	inc->status = AL_FIRING;
+	inc->opened_ms = now;
+	inc->flapping = flapping;
+	(void)a;
+}
+
+/* One more alarm r of slot s (new to its incident). */
+static void
+slot_join(struct slot *s, const struct raised *r, int flapping)
+{
+	struct inc *inc = &s->inc;
+
+	inc->alarm_count++;
+	inc->open_alarms++;
+	inc->cleared_ms = 0;
+	inc->flapping = inc->flapping || flapping;
+	raised_texts(inc, r);
+	if (r->level > inc->level) {
+		inc->level = r->level;
+		if (inc->tier < al_start_tier(r->level))
+			inc->tier = al_start_tier(r->level);
 		/* Acknowledged or not: the officers knew a milder one. */
-		if (inc.notified_ms > 0 && inc.status != AL_RESOLVED) {
-			if (notify_incident(a, conn, &inc, "escalated", now) < 0)
-				return BUS_RETRY;
-			inc.last_step_ms = now;
-			a->pend.escalated++;
+		if (!s->is_new && inc->notified_ms > 0 &&
+		    inc->status != AL_RESOLVED)
+			s->escalate = 1;
+	}
+	s->touched = 1;
+}
+
+struct intake {
+	struct slot *slots;
+	size_t nslots;
+	struct cs_alarm *old, *fresh; /* alarms of existing / new incidents */
+	size_t nold, nfresh;
+	size_t *old_of, *fresh_of;    /* raised index of each */
+	const struct cs_alarm **by_slot;
+	struct inc **all;
+	struct notice *ns;
+	size_t nns;
+	int *flap;
+	size_t *slot_of;
+	struct strmap *keys, *refs;
+};
+
+static void
+intake_free(struct intake *t)
+{
+	if (t->ns != NULL)
+		notify_free(t->ns, t->nns);
+	free(t->slots);
+	free(t->old);
+	free(t->fresh);
+	free(t->old_of);
+	free(t->fresh_of);
+	free(t->by_slot);
+	free(t->all);
+	free(t->ns);
+	free(t->flap);
+	free(t->slot_of);
+	strmap_free(t->keys, NULL);
+	strmap_free(t->refs, NULL);
+}
+
+static void
+alarm_of(struct cs_alarm *al, const struct raised *r, int64_t incident)
+{
+	*al = (struct cs_alarm){.incident = incident, .ref = r->id,
+	    .point = r->point, .kind = r->kind, .level = r->level,
+	    .value = r->value, .threshold = r->threshold,
+	    .has_value = r->has_value, .has_threshold = r->has_threshold,
+	    .at_ms = r->started_ms};
+}
+
+/* Find or lock every incident the batch's alarms belong to. */
+static int
+intake_slots(struct alarmd *a, PGconn *conn, struct intake *t)
+{
+	size_t n = a->nraised, nk = 0;
+	const char **u = calloc(n + 1, sizeof(*u));
+	const char **c = calloc(n + 1, sizeof(*c));
+	struct inc *found = NULL;
+	int nf, err = 0, rc = -1;
+	char key[260];
+
+	if (u == NULL || c == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct raised *r = &a->raised[i];
+		void *v = strmap_get(t->keys, r->key);
+
+		if (v == NULL) {
+			u[nk] = r->uscc;
+			c[nk] = r->cause;
+			strmap_put(t->keys, r->key, (void *)(uintptr_t)(nk + 1),
+			    &err);
+			v = (void *)(uintptr_t)(++nk);
+		}
+		t->slot_of[i] = (size_t)(uintptr_t)v - 1;
+	}
+	if (err || (t->slots = calloc(nk + 1, sizeof(*t->slots))) == NULL ||
+	    (nf = cs_open_incidents(conn, u, c, nk, &found)) < 0)
+		goto out;
+	t->nslots = nk;
+	for (int i = 0; i < nf; i++) {
+		void *v;
+
+		snprintf(key, sizeof(key), "%s\x1f%s", found[i].uscc,
+		    found[i].cause);
+		if ((v = strmap_get(t->keys, key)) == NULL)
+			continue;
+		t->slots[(uintptr_t)v - 1].inc = found[i];
+	}
+	rc = 0;
+out:
+	free(found);
+	free(u);
+	free(c);
+	return rc;
+}
+
+static int
+intake_flush(struct alarmd *a, PGconn *conn)
+{
+	size_t n = a->nraised, nnew = 0, k;
+	int64_t now = alarmd_now_ms();
+	struct intake t = {0};
+	int64_t *ids = NULL;
+	int rc = -1, err = 0;
+
+	if (n == 0)
+		return 0;
+	t.flap = calloc(n, sizeof(*t.flap));
+	t.slot_of = calloc(n, sizeof(*t.slot_of));
+	t.old = calloc(n, sizeof(*t.old));
+	t.fresh = calloc(n, sizeof(*t.fresh));
+	t.old_of = calloc(n, sizeof(*t.old_of));
+	t.fresh_of = calloc(n, sizeof(*t.fresh_of));
+	t.keys = strmap_new();
+	t.refs = strmap_new();
+	if (t.flap == NULL || t.slot_of == NULL || t.old == NULL ||
+	    t.fresh == NULL || t.old_of == NULL || t.fresh_of == NULL ||
+	    t.keys == NULL || t.refs == NULL)
+		goto out;
+	if (a->policy.flap_count > 0 && intake_flapping(a, conn, t.flap) < 0)
+		goto out;
+	if (intake_slots(a, conn, &t) < 0)
+		goto out;
+	/* The alarms of incidents already open are added in the store first
+	 * (a replayed one is known and joins nothing); those of incidents
+	 * this batch opens are counted here and written with them. */
+	for (size_t i = 0; i < n; i++) {
+		const struct raised *r = &a->raised[i];
+		struct slot *s = &t.slots[t.slot_of[i]];
+
+		/* The same alarm twice in one batch counts once. */
+		if (strmap_get(t.refs, r->id) != NULL)
+			continue;
+		strmap_put(t.refs, r->id, (void *)r, &err);
+		if (s->inc.id > 0 && !s->is_new) {
+			alarm_of(&t.old[t.nold], r, s->inc.id);
+			t.old_of[t.nold++] = i;
+			continue;
+		}
+		if (!s->is_new) {
+			slot_new(a, s, r, t.flap[i], now);
+			nnew++;
+		}
+		slot_join(s, r, t.flap[i]);
+		alarm_of(&t.fresh[t.nfresh], r, 0);
+		t.fresh_of[t.nfresh++] = i;
+		s->nalarms++;
+	}
+	if (err || cs_known_alarms(conn, t.old, t.nold) < 0 ||
+	    cs_insert_alarms(conn, t.old, t.nold) < 0)
+		goto out;
+	for (size_t j = 0; j < t.nold; j++) {
+		struct slot *s = &t.slots[t.slot_of[t.old_of[j]]];
+
+		if (t.old[j].known)
+			continue; /* seen already (a replay of the same alarm) */
+		slot_join(s, &a->raised[t.old_of[j]], t.flap[t.old_of[j]]);
+		s->joined++;
+	}
+	/* Ids of the new incidents, and each one's alarms listed together
+	 * (for its first notice, built without reading them back). */
+	if ((ids = calloc(nnew + 1, sizeof(*ids))) == NULL ||
+	    cs_new_ids(conn, "incidents", ids, nnew) < 0 ||
+	    (t.by_slot = calloc(t.nfresh + 1, sizeof(*t.by_slot))) == NULL ||
+	    (t.all = calloc(t.nslots + 1, sizeof(*t.all))) == NULL ||
+	    (t.ns = calloc(t.nslots + 1, sizeof(*t.ns))) == NULL)
+		goto out;
+	k = 0;
+	for (size_t i = 0, pos = 0; i < t.nslots; i++) {
+		struct slot *s = &t.slots[i];
+
+		if (s->is_new) {
+			s->inc.id = ids[k++];
+			s->first = pos;
+			pos += s->nalarms;
+			s->nalarms = 0;
 		}
 	}
-	core_plan(a, &inc);
-	if (cs_update_incident(conn, &inc) < 0 ||
-	    core_audit(a, "alarmd", "incident.joined", inc.id,
-	        "{\"from\":\"al.raised\"}") < 0)
-		return BUS_RETRY;
-	a->pend.joined++;
-	core_changed(a, inc.id);
-	return BUS_OK;
+	for (size_t j = 0; j < t.nfresh; j++) {
+		struct slot *s = &t.slots[t.slot_of[t.fresh_of[j]]];
+
+		t.fresh[j].incident = s->inc.id;
+		t.by_slot[s->first + s->nalarms++] = &t.fresh[j];
+	}
+	/* What each incident does now: a new one is told at once when the
+	 * group wait is over (0), a worse one is told it got worse. */
+	k = 0;
+	for (size_t i = 0; i < t.nslots; i++) {
+		struct slot *s = &t.slots[i];
+		struct notice *no = &t.ns[t.nns];
+
+		if (!s->touched)
+			continue;
+		t.all[k++] = &s->inc;
+		core_plan(a, &s->inc);
+		if (s->is_new && s->inc.next_step == AL_STEP_NOTIFY &&
+		    s->inc.next_step_ms <= now) {
+			s->inc.notified_ms = now;
+			no->inc = &s->inc;
+			no->status = "firing";
+			no->alarms = &t.by_slot[s->first];
+			no->nalarms = s->nalarms;
+			t.nns++;
+		} else if (s->escalate) {
+			s->inc.last_step_ms = now;
+			no->inc = &s->inc;
+			no->status = "escalated";
+			t.nns++;
+			a->pend.escalated++;
+		}
+		core_plan(a, &s->inc);
+	}
+	if (notify_prepare(a, conn, t.ns, t.nns, t.all, k, now) < 0)
+		goto out;
+	if (cs_write_incidents(conn, t.all, k) < 0 ||
+	    cs_insert_alarms(conn, t.fresh, t.nfresh) < 0 ||
+	    notify_write(a, conn, t.ns, t.nns, now) < 0)
+		goto out;
+	for (size_t i = 0; i < t.nslots; i++) {
+		struct slot *s = &t.slots[i];
+		char det[96];
+
+		if (!s->touched)
+			continue;
+		snprintf(det, sizeof(det),
+		    "{\"from\":\"al.raised\",\"alarms\":%zu}",
+		    s->is_new ? s->nalarms : (size_t)s->joined);
+		if (core_audit(a, "alarmd",
+		        s->is_new ? "incident.opened" : "incident.joined",
+		        s->inc.id, det) < 0)
+			goto out;
+		if (s->is_new)
+			a->pend.opened++;
+		else
+			a->pend.joined += (uint64_t)s->joined;
+		core_changed(a, s->inc.id);
+	}
+	rc = 0;
+out:
+	free(ids);
+	intake_free(&t);
+	core_intake_clear(a);
+	return rc;
 }
 
 static enum bus_verdict
@@ -184,9 +546,10 @@ on_alarm(PGconn *conn, const struct bus_msg *msg, void *arg)
 	if (m == NULL)
 		return BUS_SKIP;
 	if (m->state == ANQUAN__ALARM__STATE__RAISED)
-		return alarm_raised(arg, conn, m);
+		return intake_add(arg, m);
 	if (m->state == ANQUAN__ALARM__STATE__CLEARED)
-		return alarm_cleared(arg, conn, m);
+		return intake_flush(arg, conn) < 0 ? BUS_RETRY
+						    : alarm_cleared(arg, conn, m);
 	return BUS_SKIP;
 }
 
@@ -249,6 +612,8 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 	if (w == NULL || w->uscc[0] == '\0' ||
 	    al_level_parse(w->level, &lvl) < 0)
 		return BUS_SKIP;
+	if (intake_flush(a, conn) < 0)
+		return BUS_RETRY;
 	snprintf(cause, sizeof(cause), "warning:%s", w->source);
 	if ((found = cs_open_incident(conn, w->uscc, cause, &inc)) < 0)
 		return BUS_RETRY;
@@ -380,6 +745,8 @@ const struct bus_handler core_handlers[] = {
 int
 core_before_commit(PGconn *conn, void *arg)
 {
+	if (intake_flush(arg, conn) < 0)
+		return -1;
 	return core_journal(arg, conn);
 }
 
@@ -417,64 +784,107 @@ rollback(struct alarmd *a, PGconn *conn)
 	core_after_discard(a);
 }
 
-/* Do the step due on incident id inside the open transaction; 0 done
- * (or nothing due any more), -1 failed (the caller rolls back). */
-static int
-step_one(struct alarmd *a, PGconn *conn, int64_t id, int64_t now)
+/* Apply the step due on inc at now (its effects on the incident); the
+ * status of the notice it gives, or NULL; *action its journal word. */
+static const char *
+step_apply(struct alarmd *a, struct inc *inc, int64_t now,
+    const char **action)
 {
-	struct inc inc;
 	const char *status = NULL;
-	int r;
 
-	if ((r = cs_lock_incident(conn, id, &inc)) < 0)
-		return -1;
-	if (r == 0 || inc.next_step == AL_STEP_NONE || inc.next_step_ms > now)
-		return 0; /* done meanwhile */
-	switch (inc.next_step) {
+	*action = "incident.notified";
+	switch (inc->next_step) {
 	case AL_STEP_NOTIFY:
 		status = "firing";
-		inc.notified_ms = now;
+		inc->notified_ms = now;
 		break;
 	case AL_STEP_ESCALATE:
 		status = "escalated";
-		inc.tier = al_escalate_tier(inc.tier);
-		inc.step_count++;
-		inc.last_step_ms = now;
+		inc->tier = al_escalate_tier(inc->tier);
+		inc->step_count++;
+		inc->last_step_ms = now;
 		a->pend.escalated++;
+		*action = "incident.escalated";
 		break;
 	case AL_STEP_REMIND:
 		status = "reminder";
-		inc.step_count++;
-		inc.last_step_ms = now;
+		inc->step_count++;
+		inc->last_step_ms = now;
+		*action = "incident.reminded";
 		break;
 	case AL_STEP_RESOLVE:
-		inc.status = AL_RESOLVED;
-		inc.resolved_ms = now;
-		snprintf(inc.resolved_by, sizeof(inc.resolved_by), "alarmd");
-		snprintf(inc.resolution, sizeof(inc.resolution),
+		inc->status = AL_RESOLVED;
+		inc->resolved_ms = now;
+		snprintf(inc->resolved_by, sizeof(inc->resolved_by), "alarmd");
+		snprintf(inc->resolution, sizeof(inc->resolution),
 		    "报警已全部恢复，自动办结");
-		if (inc.notified_ms > 0)
+		if (inc->notified_ms > 0)
 			status = "resolved";
 		a->pend.resolved++;
+		*action = "incident.resolved";
 		break;
 	case AL_STEP_NONE:
 		break;
 	}
-	if (status != NULL && notify_incident(a, conn, &inc, status, now) < 0)
+	return status;
+}
+
+/* The steps due on ids[0..n) inside the open transaction, together: the
+ * incidents locked in one statement, their notices prepared and written
+ * as a set, the incidents written back in one.  0, or -1 (the caller
+ * rolls back). */
+static int
+steps_in_txn(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
+    int64_t now)
+{
+	struct inc *incs = NULL, **all = NULL;
+	struct notice *ns = NULL;
+	const char **actions = NULL;
+	size_t nns = 0, k = 0;
+	int m, rc = -1;
+
+	if ((m = cs_lock_incidents(conn, ids, (size_t)n, &incs)) < 0)
 		return -1;
-	core_plan(a, &inc);
-	if (cs_update_incident(conn, &inc) < 0 ||
-	    core_audit(a, "alarmd",
-	        inc.status == AL_RESOLVED ? "incident.resolved"
-	        : status != NULL && strcmp(status, "escalated") == 0
-	            ? "incident.escalated"
-	        : status != NULL && strcmp(status, "reminder") == 0
-	            ? "incident.reminded"
-	            : "incident.notified",
-	        inc.id, "{\"by\":\"schedule\"}") < 0)
-		return -1;
-	core_changed(a, inc.id);
-	return 0;
+	all = calloc((size_t)m + 1, sizeof(*all));
+	ns = calloc((size_t)m + 1, sizeof(*ns));
+	actions = calloc((size_t)m + 1, sizeof(*actions));
+	if (all == NULL || ns == NULL || actions == NULL)
+		goto out;
+	for (int i = 0; i < m; i++) {
+		struct inc *inc = &incs[i];
+		const char *status;
+
+		if (inc->next_step == AL_STEP_NONE || inc->next_step_ms > now)
+			continue; /* done meanwhile */
+		status = step_apply(a, inc, now, &actions[k]);
+		all[k++] = inc;
+		if (status != NULL) {
+			ns[nns].inc = inc;
+			ns[nns].status = status;
+			nns++;
+		}
+	}
+	if (notify_prepare(a, conn, ns, nns, all, k, now) < 0)
+		goto out;
+	for (size_t i = 0; i < k; i++)
+		core_plan(a, all[i]);
+	if (cs_write_incidents(conn, all, k) < 0 ||
+	    notify_write(a, conn, ns, nns, now) < 0)
+		goto out;
+	for (size_t i = 0; i < k; i++) {
+		if (core_audit(a, "alarmd", actions[i], all[i]->id,
+		        "{\"by\":\"schedule\"}") < 0)
+			goto out;
+		core_changed(a, all[i]->id);
+	}
+	rc = 0;
+out:
+	notify_free(ns, nns);
+	free(ns);
+	free(all);
+	free(actions);
+	free(incs);
+	return rc;
 }
 
 /* Steps of ids[0..n) in one transaction; 0, or -1 (rolled back). */
@@ -484,9 +894,8 @@ run_steps(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
 {
 	if (txn(conn, "BEGIN") < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (step_one(a, conn, ids[i], now) < 0)
-			goto fail;
+	if (steps_in_txn(a, conn, ids, n, now) < 0)
+		goto fail;
 	if (core_journal(a, conn) < 0 || txn(conn, "COMMIT") < 0)
 		goto fail;
 	core_after_run(a);
@@ -500,10 +909,10 @@ int
 core_run_due(struct alarmd *a, int64_t now_ms)
 {
 	PGconn *conn = store_conn(a->st);
-	int64_t ids[200];
+	int64_t ids[1000];
 	int n, done = 0;
 
-	if (conn == NULL || (n = cs_due(conn, ids, 200)) < 0)
+	if (conn == NULL || (n = cs_due(conn, ids, 1000)) < 0)
 		return -1;
 	if (n == 0)
 		return 0;

@@ -20,6 +20,7 @@
 struct deliver;
 struct metric;
 struct nt_pending;
+struct raised;
 
 /* A delivery to hand to the engine once its row is committed. */
 struct pending_delivery {
@@ -42,6 +43,11 @@ struct alarmd {
 	struct bus_consumer *cons;
 	struct deliver *dl;
 	struct sse *sse;
+
+	/* Raised alarms of the open transaction not yet taken into
+	 * incidents (core.c's intake). */
+	struct raised *raised;
+	size_t nraised, raised_cap;
 
 	/* What the open transaction will do after its COMMIT. */
 	struct pending_delivery *after;
@@ -92,6 +98,8 @@ extern const struct bus_handler core_handlers[];
 int core_before_commit(PGconn *conn, void *arg);
 void core_after_commit(void *arg);
 void core_after_abort(void *arg);
+/* Forget the raised alarms gathered (a rollback, or shutdown). */
+void core_intake_clear(struct alarmd *a);
 /* Run the due steps (a timer); returns how many ran. */
 int core_run_due(struct alarmd *a, int64_t now_ms);
 /* Raise gap incidents for units nobody covers now, and reminders. */
@@ -99,9 +107,38 @@ void core_check_gaps(struct alarmd *a, int64_t now_ms);
 void core_check_reminders(struct alarmd *a, int64_t now_ms);
 
 /* core_notify.c */
-/* The notice of status ("firing", ...) for inc, in the open transaction:
- * recipients, payload, holds, the notification row, its deliveries, the
- * nt.* message, the audit entry.  0 or -1. */
+
+/* A notice to give in the open transaction: status ("firing", ...) of
+ * inc.  alarms: the incident's alarms when all are in memory (it opened
+ * in this transaction), else NULL and they are read from the store.  The
+ * rest is filled by notify_prepare. */
+struct notice {
+	struct inc *inc;
+	const char *status;
+	const struct cs_alarm *const *alarms;
+	size_t nalarms;
+	const char *held;       /* why it is held back, or NULL */
+	char *payload;          /* DESIGN.md 4.2 body */
+	size_t paylen;
+	char *recipients;       /* JSON array */
+	size_t nrecipients;
+};
+
+/* Read what ns[0..n) need (responsibility, shifts, other open incidents
+ * with mem[0..nmem), the transaction's own, in place of the store's,
+ * alarms) in one statement each, decide holds (setting silenced_by and
+ * inhibited_by of each incident) and build each payload.  No notice row
+ * is written: the incidents may not be in the store yet.  0 or -1 (then
+ * nothing is kept). */
+int notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns,
+    size_t n, struct inc *const *mem, size_t nmem, int64_t now_ms);
+/* Write the prepared notices (their incidents are in the store): the
+ * notifications, their deliveries, nt.* messages and audit entries, in a
+ * few statements whatever n.  0 or -1. */
+int notify_write(struct alarmd *a, PGconn *conn, struct notice *ns,
+    size_t n, int64_t now_ms);
+void notify_free(struct notice *ns, size_t n);
+/* One notice, prepared and written. */
 int notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
     const char *status, int64_t now_ms);
 /* Note that an incident changed (for the consoles, after COMMIT). */

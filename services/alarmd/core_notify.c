@@ -21,6 +21,7 @@
 #include "route.h"
 #include "sse.h"
 #include "store.h"
+#include "strmap.h"
 #include "timeutil.h"
 #include "api.h"
 
@@ -133,6 +134,7 @@ void
 core_after_discard(struct alarmd *a)
 {
 	a->nshifts = -1;
+	core_intake_clear(a);
 	memset(&a->pend, 0, sizeof(a->pend));
 	for (size_t i = 0; i < a->nafter; i++)
 		free(a->after[i].payload);
@@ -192,10 +194,91 @@ silences_refresh(struct alarmd *a, PGconn *conn, int64_t now_ms)
 	}
 }
 
+/* The open incidents of the notices' enterprises, sorted by uscc: the
+ * store's, with the transaction's own (in memory, maybe newer) in place
+ * of theirs. */
+struct open_set {
+	struct cs_open_inc *v;
+	size_t n;
+};
+
+static int
+open_cmp(const void *x, const void *y)
+{
+	const struct cs_open_inc *a = x, *b = y;
+	int c = strcmp(a->uscc, b->uscc);
+
+	if (c != 0)
+		return c;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
+open_set_read(PGconn *conn, const char *const *uscc, size_t nuscc,
+    struct inc *const *mem, size_t nmem, struct open_set *o)
+{
+	struct cs_open_inc *db, *v;
+	int n;
+	size_t k = 0;
+
+	o->v = NULL;
+	o->n = 0;
+	if ((n = cs_open_levels(conn, uscc, nuscc, &db)) < 0)
+		return -1;
+	if ((v = calloc((size_t)n + nmem + 1, sizeof(*v))) == NULL) {
+		free(db);
+		return -1;
+	}
+	for (size_t i = 0; i < nmem; i++) {
+		if (mem[i]->uscc[0] == '\0' || mem[i]->status == AL_RESOLVED)
+			continue;
+		snprintf(v[k].uscc, sizeof(v[k].uscc), "%s", mem[i]->uscc);
+		v[k].id = mem[i]->id;
+		v[k].level = mem[i]->level;
+		k++;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < nmem; j++)
+			if (mem[j]->id == db[i].id)
+				break;
+		if (j == nmem)
+			v[k++] = db[i];
+	}
+	free(db);
+	qsort(v, k, sizeof(*v), open_cmp);
+	o->v = v;
+	o->n = k;
+	return 0;
+}
+
+/* The levels of uscc's open incidents other than id, into out. */
+static size_t
+open_levels_of(const struct open_set *o, const char *uscc, int64_t id,
+    enum al_level *out, size_t max)
+{
+	size_t lo = 0, hi = o->n, n = 0;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (strcmp(o->v[mid].uscc, uscc) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < o->n && strcmp(o->v[lo].uscc, uscc) == 0 && n < max; lo++)
+		if (o->v[lo].id != id)
+			out[n++] = o->v[lo].level;
+	return n;
+}
+
 /* Why inc's notice is held ("silenced", "inhibited", "flapping"), or
  * NULL; sets silenced_by / inhibited_by. */
 static const char *
-hold_of(struct alarmd *a, PGconn *conn, struct inc *inc, int64_t now_ms)
+hold_of(struct alarmd *a, PGconn *conn, struct inc *inc,
+    const struct open_set *open_set, int64_t now_ms)
 {
 	struct al_subject s = {
 	    .uscc = inc->uscc[0] != '\0' ? inc->uscc : NULL,
@@ -205,7 +288,7 @@ hold_of(struct alarmd *a, PGconn *conn, struct inc *inc, int64_t now_ms)
 	    .level = inc->level,
 	};
 	enum al_level open[32];
-	int n;
+	size_t n;
 
 	inc->silenced_by = 0;
 	inc->inhibited_by = 0;
@@ -216,8 +299,8 @@ hold_of(struct alarmd *a, PGconn *conn, struct inc *inc, int64_t now_ms)
 			return "silenced";
 		}
 	if (inc->uscc[0] != '\0' &&
-	    (n = cs_open_levels(conn, inc->uscc, inc->id, open, 32)) > 0 &&
-	    al_inhibited(&a->policy, inc->level, open, (size_t)n)) {
+	    (n = open_levels_of(open_set, inc->uscc, inc->id, open, 32)) > 0 &&
+	    al_inhibited(&a->policy, inc->level, open, n)) {
 		inc->inhibited_by = 1;
 		return "inhibited";
 	}
@@ -242,27 +325,6 @@ shifts_now(struct alarmd *a, PGconn *conn, int64_t now_ms)
 	a->nshifts = cs_shifts_all(conn, now_ms, a->shifts, SHIFTS_MAX);
 	a->shifts_ms = now_ms;
 	return a->nshifts;
-}
-
-static int
-recipients_of(struct alarmd *a, PGconn *conn, const struct inc *inc,
-    int64_t now_ms, struct route_result *rr)
-{
-	struct route_resp resp;
-	int n, found = 0;
-
-	if (inc->uscc[0] != '\0') {
-		if ((found = cs_responsibility(conn, inc->uscc, &resp)) < 0)
-			return -1;
-		if (!found)
-			snprintf(resp.territorial, sizeof(resp.territorial),
-			    "%s", inc->district);
-	}
-	if ((n = shifts_now(a, conn, now_ms)) < 0)
-		return -1;
-	route_recipients(inc->uscc[0] != '\0' ? &resp : NULL, inc->tier,
-	    a->shifts, (size_t)n, now_ms, rr);
-	return 0;
 }
 
 static void
@@ -463,75 +525,337 @@ out:
 	return rc;
 }
 
-int
-notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
-    const char *status, int64_t now_ms)
-{
-	struct route_result rr;
-	struct json_out pay, rec, det;
-	const char *held;
-	char *alarms;
-	int64_t nid;
-	int rc = -1;
+/* --- the alarms a notice lists ----------------------------------------- */
 
-	if (recipients_of(a, conn, inc, now_ms, &rr) < 0)
-		return -1;
-	/* Nobody on duty where someone should be: that is an alert itself
-	 * (not for a gap's own incident, which goes to the city office). */
-	if (strncmp(inc->cause, "roster_gap:", 11) != 0)
-		for (size_t i = 0; i < rr.ngaps; i++)
-			if (core_gap_incident(a, conn, rr.gaps[i], now_ms) < 0)
-				return -1;
-	held = hold_of(a, conn, inc, now_ms);
-	if ((alarms = cs_alarms_json(conn, inc->id, 20)) == NULL)
-		return -1;
+#define NOTICE_ALARMS 20
+
+static void
+alarm_item(struct json_out *w, const char *ref, const char *point,
+    const char *kind, int has_value, double value, int has_threshold,
+    double threshold, int64_t at_ms)
+{
+	char t[40];
+
+	json_out_obj_open(w);
+	json_out_kv_str(w, "id", ref);
+	json_out_key(w, "point");
+	if (point != NULL && point[0] != '\0')
+		json_out_str(w, point);
+	else
+		json_out_null(w);
+	json_out_kv_str(w, "kind", kind);
+	json_out_key(w, "value");
+	if (has_value)
+		json_out_double(w, value);
+	else
+		json_out_null(w);
+	json_out_key(w, "threshold");
+	if (has_threshold)
+		json_out_double(w, threshold);
+	else
+		json_out_null(w);
+	time_text(t, sizeof(t), at_ms);
+	json_out_kv_str(w, "at", t);
+	json_out_obj_close(w);
+}
+
+static int
+mem_alarm_cmp(const void *x, const void *y)
+{
+	const struct cs_alarm *a = *(const struct cs_alarm *const *)x;
+	const struct cs_alarm *b = *(const struct cs_alarm *const *)y;
+
+	if (a->at_ms != b->at_ms)
+		return a->at_ms > b->at_ms ? -1 : 1;
+	return strcmp(a->ref, b->ref);
+}
+
+static int
+row_cmp(const void *x, const void *y)
+{
+	const struct cs_alarm_row *a = x, *b = y;
+
+	if (a->incident != b->incident)
+		return a->incident < b->incident ? -1 : 1;
+	if (a->at_ms != b->at_ms)
+		return a->at_ms > b->at_ms ? -1 : 1;
+	return strcmp(a->ref, b->ref);
+}
+
+/* The "alarms" array of notice n: its alarms in memory, or its rows. */
+static int
+alarms_json(const struct notice *n, const struct cs_alarm_row *rows,
+    size_t nrows, struct json_out *w)
+{
+	size_t lo = 0, hi = nrows, k = 0;
+
+	json_out_arr_open(w);
+	if (n->alarms != NULL) {
+		const struct cs_alarm **v = malloc(
+		    (n->nalarms + 1) * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		memcpy(v, n->alarms, n->nalarms * sizeof(*v));
+		qsort(v, n->nalarms, sizeof(*v), mem_alarm_cmp);
+		for (size_t i = 0; i < n->nalarms && i < NOTICE_ALARMS; i++)
+			alarm_item(w, v[i]->ref, v[i]->point, v[i]->kind,
+			    v[i]->has_value, v[i]->value, v[i]->has_threshold,
+			    v[i]->threshold, v[i]->at_ms);
+		free(v);
+	} else {
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (rows[mid].incident < n->inc->id)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nrows && rows[lo].incident == n->inc->id &&
+		     k < NOTICE_ALARMS;
+		     lo++, k++)
+			alarm_item(w, rows[lo].ref, rows[lo].point, rows[lo].kind,
+			    rows[lo].has_value, rows[lo].value,
+			    rows[lo].has_threshold, rows[lo].threshold,
+			    rows[lo].at_ms);
+	}
+	json_out_arr_close(w);
+	return 0;
+}
+
+/* --- notices, by the set ------------------------------------------------- */
+
+/* The distinct enterprises of the notices (borrowed strings). */
+static size_t
+notice_usccs(const struct notice *ns, size_t n, const char **out,
+    struct strmap *seen)
+{
+	size_t k = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *u = ns[i].inc->uscc;
+
+		if (u[0] == '\0' || strmap_get(seen, u) != NULL)
+			continue;
+		strmap_put(seen, u, (void *)(uintptr_t)(k + 1), &err);
+		out[k++] = u;
+	}
+	return err ? 0 : k;
+}
+
+void
+notify_free(struct notice *ns, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ns[i].payload);
+		free(ns[i].recipients);
+		ns[i].payload = ns[i].recipients = NULL;
+	}
+}
+
+int
+notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
+    struct inc *const *mem, size_t nmem, int64_t now_ms)
+{
+	const char **usccs = NULL;
+	struct route_resp *resp = NULL;
+	int *found = NULL, nshift, rc = -1;
+	struct strmap *seen = strmap_new();
+	struct open_set open = {0};
+	struct cs_alarm_row *rows = NULL;
+	int64_t *ids = NULL;
+	size_t nu = 0, nids = 0;
+	int nrows = 0;
+	struct json_out pay, rec;
+
 	json_out_init(&pay);
 	json_out_init(&rec);
-	json_out_init(&det);
-	payload_of(a, inc, status, &rr, alarms, &pay);
-	recipients_json(&rr, &rec);
-	free(alarms);
-	if (json_out_failed(&pay) || json_out_failed(&rec))
+	if (n == 0) {
+		rc = 0;
 		goto out;
-	if (cs_insert_notification(conn, inc->id, status, inc->level,
-	        inc->tier, json_out_data(&rec), json_out_data(&pay), held,
-	        &nid) < 0)
+	}
+	usccs = calloc(n, sizeof(*usccs));
+	resp = calloc(n, sizeof(*resp));
+	found = calloc(n, sizeof(*found));
+	ids = calloc(n, sizeof(*ids));
+	if (seen == NULL || usccs == NULL || resp == NULL || found == NULL ||
+	    ids == NULL)
 		goto out;
-	if (held == NULL)
-		for (size_t i = 0; i < deliver_receiver_count(a->dl); i++) {
-			const char *rcv = deliver_receiver_name(a->dl, i);
-			int64_t did;
+	nu = notice_usccs(ns, n, usccs, seen);
+	if (cs_responsibilities(conn, usccs, nu, resp, found) < 0 ||
+	    (nshift = shifts_now(a, conn, now_ms)) < 0 ||
+	    open_set_read(conn, usccs, nu, mem, nmem, &open) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (ns[i].alarms == NULL)
+			ids[nids++] = ns[i].inc->id;
+	if ((nrows = cs_alarm_rows(conn, ids, nids, NOTICE_ALARMS, &rows)) < 0)
+		goto out;
+	if (nrows > 0)
+		qsort(rows, (size_t)nrows, sizeof(*rows), row_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct notice *no = &ns[i];
+		struct inc *inc = no->inc;
+		struct route_resp own, *rp = NULL;
+		struct route_result rr;
 
-			if (cs_insert_delivery(conn, nid, rcv, &did) < 0 ||
-			    after_add(a, did, rcv, json_out_data(&pay),
-			        json_out_len(&pay)) < 0)
-				goto out;
+		if (inc->uscc[0] != '\0') {
+			size_t k = (size_t)(uintptr_t)strmap_get(seen, inc->uscc);
+
+			rp = &own;
+			if (k > 0 && found[k - 1])
+				own = resp[k - 1];
+			else {
+				memset(&own, 0, sizeof(own));
+				snprintf(own.territorial, sizeof(own.territorial),
+				    "%s", inc->district);
+			}
 		}
-	if (stage_nt(a, inc, status, nid, rr.n, held, json_out_data(&pay),
-	        now_ms) < 0)
-		goto out;
-	json_out_obj_open(&det);
-	json_out_kv_int(&det, "notification", nid);
-	json_out_kv_str(&det, "status", status);
-	json_out_kv_str(&det, "level", al_level_name(inc->level));
-	json_out_kv_int(&det, "tier", inc->tier);
-	json_out_kv_int(&det, "recipients", (int64_t)rr.n);
-	if (held != NULL)
-		json_out_kv_str(&det, "held", held);
-	json_out_obj_close(&det);
-	if (core_audit(a, "alarmd", "notification.sent", inc->id,
-	        json_out_data(&det)) < 0)
-		goto out;
-	if (held != NULL)
-		a->pend.held++;
-	else
-		a->pend.notified++;
-	core_changed(a, inc->id);
+		route_recipients(rp, inc->tier, a->shifts, (size_t)nshift,
+		    now_ms, &rr);
+		/* Nobody on duty where someone should be: that is an alert
+		 * itself (not for a gap's own incident, which goes to the
+		 * city office). */
+		if (strncmp(inc->cause, "roster_gap:", 11) != 0)
+			for (size_t g = 0; g < rr.ngaps; g++)
+				if (core_gap_incident(a, conn, rr.gaps[g], now_ms) <
+				    0)
+					goto out;
+		no->held = hold_of(a, conn, inc, &open, now_ms);
+		json_out_reset(&pay);
+		json_out_reset(&rec);
+		if (alarms_json(no, rows, (size_t)nrows, &rec) < 0 ||
+		    json_out_failed(&rec))
+			goto out;
+		payload_of(a, inc, no->status, &rr, json_out_data(&rec), &pay);
+		json_out_reset(&rec);
+		recipients_json(&rr, &rec);
+		if (json_out_failed(&pay) || json_out_failed(&rec))
+			goto out;
+		no->paylen = json_out_len(&pay);
+		no->payload = strdup(json_out_data(&pay));
+		no->recipients = strdup(json_out_data(&rec));
+		no->nrecipients = rr.n;
+		if (no->payload == NULL || no->recipients == NULL)
+			goto out;
+	}
 	rc = 0;
 out:
 	json_out_free(&pay);
 	json_out_free(&rec);
+	strmap_free(seen, NULL);
+	free(usccs);
+	free(resp);
+	free(found);
+	free(ids);
+	free(open.v);
+	cs_alarm_rows_free(rows, nrows > 0 ? (size_t)nrows : 0);
+	if (rc < 0)
+		notify_free(ns, n);
+	return rc;
+}
+
+int
+notify_write(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
+    int64_t now_ms)
+{
+	size_t nrcv = deliver_receiver_count(a->dl), nd = 0, k = 0;
+	struct cs_notification *rows = NULL;
+	int64_t *nids = NULL, *dids = NULL, *dn = NULL;
+	const char **drcv = NULL;
+	struct json_out det;
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (ns[i].held == NULL)
+			nd += nrcv;
+	rows = calloc(n, sizeof(*rows));
+	nids = calloc(n, sizeof(*nids));
+	dids = calloc(nd + 1, sizeof(*dids));
+	dn = calloc(nd + 1, sizeof(*dn));
+	drcv = calloc(nd + 1, sizeof(*drcv));
+	json_out_init(&det);
+	if (rows == NULL || nids == NULL || dids == NULL || dn == NULL ||
+	    drcv == NULL || cs_new_ids(conn, "notifications", nids, n) < 0 ||
+	    cs_new_ids(conn, "deliveries", dids, nd) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const struct inc *inc = ns[i].inc;
+
+		rows[i] = (struct cs_notification){.id = nids[i],
+		    .incident = inc->id, .status = ns[i].status,
+		    .level = inc->level, .tier = inc->tier,
+		    .recipients = ns[i].recipients, .payload = ns[i].payload,
+		    .held = ns[i].held};
+		if (ns[i].held != NULL)
+			continue;
+		for (size_t r = 0; r < nrcv; r++) {
+			dn[k] = nids[i];
+			drcv[k] = deliver_receiver_name(a->dl, r);
+			k++;
+		}
+	}
+	if (cs_insert_notifications(conn, rows, n) < 0 ||
+	    cs_insert_deliveries(conn, dids, dn, drcv, nd) < 0)
+		goto out;
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct notice *no = &ns[i];
+		const struct inc *inc = no->inc;
+
+		if (no->held == NULL)
+			for (size_t r = 0; r < nrcv; r++, k++)
+				if (after_add(a, dids[k], drcv[k], no->payload,
+				        no->paylen) < 0)
+					goto out;
+		if (stage_nt(a, inc, no->status, nids[i], no->nrecipients,
+		        no->held, no->payload, now_ms) < 0)
+			goto out;
+		json_out_reset(&det);
+		json_out_obj_open(&det);
+		json_out_kv_int(&det, "notification", nids[i]);
+		json_out_kv_str(&det, "status", no->status);
+		json_out_kv_str(&det, "level", al_level_name(inc->level));
+		json_out_kv_int(&det, "tier", inc->tier);
+		json_out_kv_int(&det, "recipients", (int64_t)no->nrecipients);
+		if (no->held != NULL)
+			json_out_kv_str(&det, "held", no->held);
+		json_out_obj_close(&det);
+		if (json_out_failed(&det) ||
+		    core_audit(a, "alarmd", "notification.sent", inc->id,
+		        json_out_data(&det)) < 0)
+			goto out;
+		if (no->held != NULL)
+			a->pend.held++;
+		else
+			a->pend.notified++;
+		core_changed(a, inc->id);
+	}
+	rc = 0;
+out:
 	json_out_free(&det);
+	free(rows);
+	free(nids);
+	free(dids);
+	free(dn);
+	free(drcv);
+	return rc;
+}
+
+int
+notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
+    const char *status, int64_t now_ms)
+{
+	struct notice n = {.inc = inc, .status = status};
+	int rc = notify_prepare(a, conn, &n, 1, &inc, 1, now_ms);
+
+	if (rc == 0)
+		rc = notify_write(a, conn, &n, 1, now_ms);
+	notify_free(&n, 1);
 	return rc;
 }
 

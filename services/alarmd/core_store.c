@@ -15,6 +15,7 @@
 
 #include "core_store.h"
 #include "log.h"
+#include "store.h"
 
 #define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 
@@ -93,8 +94,8 @@ prepared_name(PGconn *c, const char *sql, int n, char *name, size_t size)
 	return name;
 }
 
-static PGresult *
-run(PGconn *c, const char *what, const char *sql, int n,
+PGresult *
+cs_run(PGconn *c, const char *what, const char *sql, int n,
     const char *const *params)
 {
 	char name[24];
@@ -113,15 +114,33 @@ run(PGconn *c, const char *what, const char *sql, int n,
 	return NULL;
 }
 
-static int64_t
-i64(const PGresult *r, int row, int col)
+PGresult *
+cs_run_arrays(PGconn *c, const char *what, const char *sql,
+    struct store_array *a, int n)
+{
+	const char *p[32];
+	PGresult *r = NULL;
+	int ok = n <= 32;
+
+	for (int k = 0; k < n && ok; k++)
+		if ((p[k] = store_array_end(&a[k])) == NULL)
+			ok = 0;
+	if (ok)
+		r = cs_run(c, what, sql, n, p);
+	for (int k = 0; k < n; k++)
+		store_array_free(&a[k]);
+	return r;
+}
+
+int64_t
+cs_i64(const PGresult *r, int row, int col)
 {
 	return PQgetisnull(r, row, col) ? 0
 					: strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
-static void
-cpy(char *dst, size_t size, const PGresult *r, int row, int col)
+void
+cs_cpy(char *dst, size_t size, const PGresult *r, int row, int col)
 {
 	snprintf(dst, size, "%s", PQgetvalue(r, row, col));
 }
@@ -148,205 +167,362 @@ static void
 inc_from(const PGresult *r, int i, struct inc *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->id = i64(r, i, 0);
-	cpy(o->uscc, sizeof(o->uscc), r, i, 1);
-	cpy(o->enterprise, sizeof(o->enterprise), r, i, 2);
-	cpy(o->district, sizeof(o->district), r, i, 3);
-	cpy(o->sector, sizeof(o->sector), r, i, 4);
-	cpy(o->cause, sizeof(o->cause), r, i, 5);
+	o->id = cs_i64(r, i, 0);
+	cs_cpy(o->uscc, sizeof(o->uscc), r, i, 1);
+	cs_cpy(o->enterprise, sizeof(o->enterprise), r, i, 2);
+	cs_cpy(o->district, sizeof(o->district), r, i, 3);
+	cs_cpy(o->sector, sizeof(o->sector), r, i, 4);
+	cs_cpy(o->cause, sizeof(o->cause), r, i, 5);
 	al_level_parse(PQgetvalue(r, i, 6), &o->level);
 	o->status = status_parse(PQgetvalue(r, i, 7));
-	o->tier = (int)i64(r, i, 8);
-	o->alarm_count = (int)i64(r, i, 9);
-	o->open_alarms = (int)i64(r, i, 10);
-	cpy(o->title, sizeof(o->title), r, i, 11);
-	cpy(o->summary, sizeof(o->summary), r, i, 12);
-	cpy(o->reasons, sizeof(o->reasons), r, i, 13);
-	o->opened_ms = i64(r, i, 14);
-	o->notified_ms = i64(r, i, 15);
-	o->acked_ms = i64(r, i, 16);
-	o->resolved_ms = i64(r, i, 17);
-	o->cleared_ms = i64(r, i, 18);
-	cpy(o->acked_by, sizeof(o->acked_by), r, i, 19);
+	o->tier = (int)cs_i64(r, i, 8);
+	o->alarm_count = (int)cs_i64(r, i, 9);
+	o->open_alarms = (int)cs_i64(r, i, 10);
+	cs_cpy(o->title, sizeof(o->title), r, i, 11);
+	cs_cpy(o->summary, sizeof(o->summary), r, i, 12);
+	cs_cpy(o->reasons, sizeof(o->reasons), r, i, 13);
+	o->opened_ms = cs_i64(r, i, 14);
+	o->notified_ms = cs_i64(r, i, 15);
+	o->acked_ms = cs_i64(r, i, 16);
+	o->resolved_ms = cs_i64(r, i, 17);
+	o->cleared_ms = cs_i64(r, i, 18);
+	cs_cpy(o->acked_by, sizeof(o->acked_by), r, i, 19);
 	o->flapping = PQgetvalue(r, i, 20)[0] == 't';
-	o->silenced_by = i64(r, i, 21);
-	o->inhibited_by = i64(r, i, 22);
+	o->silenced_by = cs_i64(r, i, 21);
+	o->inhibited_by = cs_i64(r, i, 22);
 	if (al_step_parse(PQgetvalue(r, i, 23), &o->next_step) < 0)
 		o->next_step = AL_STEP_NONE;
-	o->next_step_ms = i64(r, i, 24);
-	o->step_count = (int)i64(r, i, 25);
-	o->last_step_ms = i64(r, i, 26);
-	cpy(o->resolved_by, sizeof(o->resolved_by), r, i, 27);
-	cpy(o->resolution, sizeof(o->resolution), r, i, 28);
+	o->next_step_ms = cs_i64(r, i, 24);
+	o->step_count = (int)cs_i64(r, i, 25);
+	o->last_step_ms = cs_i64(r, i, 26);
+	cs_cpy(o->resolved_by, sizeof(o->resolved_by), r, i, 27);
+	cs_cpy(o->resolution, sizeof(o->resolution), r, i, 28);
+}
+
+#define TS(n) "to_timestamp($" #n "::bigint / 1000.0)"
+
+/* The incidents a statement returned (INC_COLS) into a malloc'd *out. */
+static int
+incs_from(PGresult *r, struct inc **out)
+{
+	int n = PQntuples(r);
+
+	*out = NULL;
+	if (n > 0 && (*out = calloc((size_t)n, sizeof(**out))) == NULL) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < n; i++)
+		inc_from(r, i, &(*out)[i]);
+	PQclear(r);
+	return n;
+}
+
+int
+cs_open_incidents(PGconn *c, const char *const *uscc,
+    const char *const *cause, size_t n, struct inc **out)
+{
+	static char sql[1600];
+	char *p[2];
+	PGresult *r;
+
+	/* bpchar keys, so the comparison is the one of the partial unique
+	 * index on (coalesce(uscc, ''), cause) and uses it. */
+	if (sql[0] == '\0')
+		snprintf(sql, sizeof(sql),
+		    "SELECT %s FROM incidents WHERE status <> 'resolved' "
+		    "AND (coalesce(uscc, ''), cause) IN (SELECT * FROM "
+		    "unnest($1::bpchar[], $2::text[])) ORDER BY id FOR UPDATE",
+		    INC_COLS);
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	p[0] = store_text_array(uscc, n);
+	p[1] = store_text_array(cause, n);
+	r = p[0] != NULL && p[1] != NULL
+	    ? cs_run(c, "open incidents", sql, 2, (const char *const *)p)
+	    : NULL;
+	free(p[0]);
+	free(p[1]);
+	return r != NULL ? incs_from(r, out) : -1;
+}
+
+int
+cs_lock_incidents(PGconn *c, const int64_t *ids, size_t n, struct inc **out)
+{
+	static char sql[1400];
+	struct store_array a = {0};
+	const char *p[1];
+	PGresult *r;
+
+	if (sql[0] == '\0')
+		snprintf(sql, sizeof(sql),
+		    "SELECT %s FROM incidents WHERE id = ANY ($1::bigint[]) "
+		    "ORDER BY id FOR UPDATE",
+		    INC_COLS);
+	*out = NULL;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		store_array_int64(&a, ids[i]);
+	p[0] = store_array_end(&a);
+	r = p[0] != NULL ? cs_run(c, "lock incidents", sql, 1, p) : NULL;
+	store_array_free(&a);
+	return r != NULL ? incs_from(r, out) : -1;
+}
+
+int
+cs_new_ids(PGconn *c, const char *table, int64_t *ids, size_t n)
+{
+	static const char sql[] =
+	    "SELECT nextval(pg_get_serial_sequence($1, 'id')) "
+	    "FROM generate_series(1, $2::int)";
+	char cnt[24];
+	const char *p[2] = {table, cnt};
+	PGresult *r;
+
+	if (n == 0)
+		return 0;
+	snprintf(cnt, sizeof(cnt), "%zu", n);
+	if ((r = cs_run(c, "new ids", sql, 2, p)) == NULL)
+		return -1;
+	if ((size_t)PQntuples(r) != n) {
+		PQclear(r);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = cs_i64(r, (int)i, 0);
+	PQclear(r);
+	return 0;
+}
+
+#define MSV(x) "to_timestamp(u." x " / 1000.0)"
+
+static const char SQL_WRITE[] =
+    "INSERT INTO incidents (id, uscc, enterprise, district, sector, cause, "
+    "level, title, summary, reasons, status, tier, alarm_count, open_alarms, "
+    "opened_at, notified_at, acknowledged_at, acknowledged_by, resolved_at, "
+    "resolved_by, resolution, cleared_at, flapping, silenced_by, "
+    "inhibited_by, next_step, next_step_at, step_count, last_step_at) "
+    "OVERRIDING SYSTEM VALUE "
+    "SELECT u.id, nullif(u.uscc, ''), nullif(u.ent, ''), nullif(u.dis, ''), "
+    "nullif(u.sec, ''), u.cause, u.level, u.title, u.summary, "
+    "u.reasons::jsonb, u.status, u.tier, u.ac, u.oa, " MSV("op") ", "
+    MSV("nt") ", " MSV("ak") ", nullif(u.akby, ''), " MSV("rs") ", "
+    "u.rsby, u.res, " MSV("cl") ", u.fl, nullif(u.sil, 0), "
+    "nullif(u.inh, 0), u.ns, " MSV("na") ", u.sc, " MSV("ls") " "
+    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+    "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+    "$10::text[], $11::text[], $12::int[], $13::int[], $14::int[], "
+    "$15::bigint[], $16::bigint[], $17::bigint[], $18::text[], "
+    "$19::bigint[], $20::text[], $21::text[], $22::bigint[], "
+    "$23::boolean[], $24::bigint[], $25::bigint[], $26::text[], "
+    "$27::bigint[], $28::int[], $29::bigint[]) AS u(id, uscc, ent, dis, "
+    "sec, cause, level, title, summary, reasons, status, tier, ac, oa, op, "
+    "nt, ak, akby, rs, rsby, res, cl, fl, sil, inh, ns, na, sc, ls) "
+    "ON CONFLICT (id) DO UPDATE SET level = EXCLUDED.level, "
+    "title = EXCLUDED.title, summary = EXCLUDED.summary, "
+    "reasons = EXCLUDED.reasons, status = EXCLUDED.status, "
+    "tier = EXCLUDED.tier, alarm_count = EXCLUDED.alarm_count, "
+    "open_alarms = EXCLUDED.open_alarms, notified_at = EXCLUDED.notified_at, "
+    "acknowledged_at = EXCLUDED.acknowledged_at, "
+    "acknowledged_by = EXCLUDED.acknowledged_by, "
+    "resolved_at = EXCLUDED.resolved_at, resolved_by = EXCLUDED.resolved_by, "
+    "resolution = EXCLUDED.resolution, cleared_at = EXCLUDED.cleared_at, "
+    "flapping = EXCLUDED.flapping, silenced_by = EXCLUDED.silenced_by, "
+    "inhibited_by = EXCLUDED.inhibited_by, next_step = EXCLUDED.next_step, "
+    "next_step_at = EXCLUDED.next_step_at, "
+    "step_count = EXCLUDED.step_count, "
+    "last_step_at = EXCLUDED.last_step_at, updated_at = now()";
+
+#define WRITE_COLS 29
+
+/* A time column's element: NULL for 0. */
+static void
+arr_ms(struct store_array *a, int64_t ms)
+{
+	if (ms > 0)
+		store_array_int64(a, ms);
+	else
+		store_array_null(a);
+}
+
+int
+cs_write_incidents(PGconn *c, struct inc *const *incs, size_t n)
+{
+	struct store_array a[WRITE_COLS];
+	PGresult *r;
+
+	if (n == 0)
+		return 0;
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < n; i++) {
+		const struct inc *in = incs[i];
+		int step = in->next_step != AL_STEP_NONE && in->next_step_ms > 0;
+		int done = in->status == AL_RESOLVED;
+
+		store_array_int64(&a[0], in->id);
+		store_array_str(&a[1], in->uscc);
+		store_array_str(&a[2], in->enterprise);
+		store_array_str(&a[3], in->district);
+		store_array_str(&a[4], in->sector);
+		store_array_str(&a[5], in->cause);
+		store_array_str(&a[6], al_level_name(in->level));
+		store_array_str(&a[7], in->title);
+		store_array_str(&a[8], in->summary);
+		store_array_str(&a[9], in->reasons[0] != '\0' ? in->reasons : "[]");
+		store_array_str(&a[10], status_word(in->status));
+		store_array_int64(&a[11], in->tier);
+		store_array_int64(&a[12], in->alarm_count);
+		store_array_int64(&a[13], in->open_alarms);
+		store_array_int64(&a[14], in->opened_ms);
+		arr_ms(&a[15], in->notified_ms);
+		arr_ms(&a[16], in->acked_ms);
+		store_array_str(&a[17], in->acked_by);
+		arr_ms(&a[18], in->resolved_ms);
+		store_array_str(&a[19], done ? in->resolved_by : NULL);
+		store_array_str(&a[20], done ? in->resolution : NULL);
+		arr_ms(&a[21], in->cleared_ms);
+		store_array_str(&a[22], in->flapping ? "t" : "f");
+		store_array_int64(&a[23], in->silenced_by);
+		store_array_int64(&a[24], in->inhibited_by);
+		store_array_str(&a[25], step ? al_step_name(in->next_step) : NULL);
+		arr_ms(&a[26], step ? in->next_step_ms : 0);
+		store_array_int64(&a[27], in->step_count);
+		arr_ms(&a[28], in->last_step_ms);
+	}
+	r = cs_run_arrays(c, "write incidents", SQL_WRITE, a, WRITE_COLS);
+	if (r == NULL)
+		return -1;
+	PQclear(r);
+	return 0;
+}
+
+/* One incident found by the set functions: 1 (copied to *out), 0, -1. */
+static int
+one_of(int n, struct inc *found, struct inc *out)
+{
+	if (n > 0)
+		*out = found[0];
+	free(found);
+	return n < 0 ? -1 : n > 0;
 }
 
 int
 cs_open_incident(PGconn *c, const char *uscc, const char *cause,
     struct inc *out)
 {
-	char sql[1400];
-	const char *p[2] = {uscc, cause};
-	PGresult *r;
-	int found;
+	struct inc *found;
+	int n = cs_open_incidents(c, &uscc, &cause, 1, &found);
 
-	snprintf(sql, sizeof(sql),
-	    "SELECT %s FROM incidents WHERE coalesce(uscc, '') = $1 "
-	    "AND cause = $2 AND status <> 'resolved' FOR UPDATE",
-	    INC_COLS);
-	if ((r = run(c, "open incident", sql, 2, p)) == NULL)
-		return -1;
-	found = PQntuples(r) > 0;
-	if (found)
-		inc_from(r, 0, out);
-	PQclear(r);
-	return found;
+	return one_of(n, found, out);
 }
 
 int
 cs_lock_incident(PGconn *c, int64_t id, struct inc *out)
 {
-	char sql[1400], ids[24];
-	const char *p[1] = {ids};
-	PGresult *r;
-	int found;
+	struct inc *found;
+	int n = cs_lock_incidents(c, &id, 1, &found);
 
-	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	snprintf(sql, sizeof(sql),
-	    "SELECT %s FROM incidents WHERE id = $1 FOR UPDATE", INC_COLS);
-	if ((r = run(c, "lock incident", sql, 1, p)) == NULL)
-		return -1;
-	found = PQntuples(r) > 0;
-	if (found)
-		inc_from(r, 0, out);
-	PQclear(r);
-	return found;
+	return one_of(n, found, out);
 }
-
-/* Text of an epoch-ms time for SQL (NULL for 0). */
-static const char *
-ms_or_null(char *buf, size_t size, int64_t ms)
-{
-	if (ms <= 0)
-		return NULL;
-	snprintf(buf, size, "%" PRId64, ms);
-	return buf;
-}
-
-#define TS(n) "to_timestamp($" #n "::bigint / 1000.0)"
 
 int
 cs_insert_incident(PGconn *c, struct inc *in)
 {
-	static const char sql[] =
-	    "INSERT INTO incidents (uscc, enterprise, district, sector, cause, "
-	    "level, title, summary, reasons, status, tier, alarm_count, "
-	    "open_alarms, opened_at, flapping, next_step, next_step_at) "
-	    "VALUES (nullif($1, ''), nullif($2, ''), nullif($3, ''), "
-	    "nullif($4, ''), $5, $6, $7, $8, $9::jsonb, 'firing', $10::int, "
-	    "$11::int, $12::int, " TS(13) ", $14::boolean, $15, "
-	    "CASE WHEN $16::bigint IS NULL THEN NULL ELSE " TS(16) " END) "
-	    "RETURNING id";
-	char tier[8], cnt[12], open[12], opened[24], next[24];
-	const char *p[16] = {in->uscc, in->enterprise, in->district, in->sector,
-	    in->cause, al_level_name(in->level), in->title, in->summary,
-	    in->reasons[0] != '\0' ? in->reasons : "[]", tier, cnt, open,
-	    opened, in->flapping ? "t" : "f",
-	    in->next_step != AL_STEP_NONE ? al_step_name(in->next_step) : NULL,
-	    NULL};
-	PGresult *r;
-
-	snprintf(tier, sizeof(tier), "%d", in->tier);
-	snprintf(cnt, sizeof(cnt), "%d", in->alarm_count);
-	snprintf(open, sizeof(open), "%d", in->open_alarms);
-	snprintf(opened, sizeof(opened), "%" PRId64, in->opened_ms);
-	p[15] = in->next_step != AL_STEP_NONE
-	    ? ms_or_null(next, sizeof(next), in->next_step_ms)
-	    : NULL;
-	if (p[15] == NULL)
-		p[14] = NULL;
-	if ((r = run(c, "insert incident", sql, 16, p)) == NULL)
+	if (cs_new_ids(c, "incidents", &in->id, 1) < 0)
 		return -1;
-	in->id = i64(r, 0, 0);
-	PQclear(r);
-	return 0;
+	return cs_write_incidents(c, &in, 1);
 }
 
 int
 cs_update_incident(PGconn *c, const struct inc *in)
 {
-	static const char sql[] =
-	    "UPDATE incidents SET level = $2, title = $3, summary = $4, "
-	    "reasons = $5::jsonb, status = $6, tier = $7::int, "
-	    "alarm_count = $8::int, open_alarms = $9::int, "
-	    "notified_at = CASE WHEN $10::bigint IS NULL THEN NULL ELSE " TS(10)
-	    " END, "
-	    "acknowledged_at = CASE WHEN $11::bigint IS NULL THEN NULL ELSE " TS(11)
-	    " END, "
-	    "acknowledged_by = nullif($12, ''), "
-	    "resolved_at = CASE WHEN $13::bigint IS NULL THEN NULL ELSE " TS(13)
-	    " END, "
-	    "resolved_by = $14, resolution = $15, "
-	    "cleared_at = CASE WHEN $16::bigint IS NULL THEN NULL ELSE " TS(16)
-	    " END, "
-	    "flapping = $17::boolean, silenced_by = nullif($18::bigint, 0), "
-	    "inhibited_by = nullif($19::bigint, 0), next_step = $20, "
-	    "next_step_at = CASE WHEN $21::bigint IS NULL THEN NULL ELSE " TS(21)
-	    " END, step_count = $22::int, "
-	    "last_step_at = CASE WHEN $23::bigint IS NULL THEN NULL ELSE " TS(23)
-	    " END, updated_at = now() WHERE id = $1";
-	char id[24], tier[8], cnt[12], open[12], nt[24], ak[24], rs[24],
-	    cl[24], sil[24], inh[24], next[24], steps[12], last[24];
-	const char *p[23];
-	PGresult *r;
+	struct inc *one = (struct inc *)in; /* written, not changed */
 
-	snprintf(id, sizeof(id), "%" PRId64, in->id);
-	snprintf(tier, sizeof(tier), "%d", in->tier);
-	snprintf(cnt, sizeof(cnt), "%d", in->alarm_count);
-	snprintf(open, sizeof(open), "%d", in->open_alarms);
-	snprintf(sil, sizeof(sil), "%" PRId64, in->silenced_by);
-	snprintf(inh, sizeof(inh), "%" PRId64, in->inhibited_by);
-	snprintf(steps, sizeof(steps), "%d", in->step_count);
-	p[0] = id;
-	p[1] = al_level_name(in->level);
-	p[2] = in->title;
-	p[3] = in->summary;
-	p[4] = in->reasons[0] != '\0' ? in->reasons : "[]";
-	p[5] = status_word(in->status);
-	p[6] = tier;
-	p[7] = cnt;
-	p[8] = open;
-	p[9] = ms_or_null(nt, sizeof(nt), in->notified_ms);
-	p[10] = ms_or_null(ak, sizeof(ak), in->acked_ms);
-	p[11] = in->acked_by;
-	p[12] = ms_or_null(rs, sizeof(rs), in->resolved_ms);
-	p[13] = in->status == AL_RESOLVED ? in->resolved_by : NULL;
-	p[14] = in->status == AL_RESOLVED ? in->resolution : NULL;
-	p[15] = ms_or_null(cl, sizeof(cl), in->cleared_ms);
-	p[16] = in->flapping ? "t" : "f";
-	p[17] = sil;
-	p[18] = inh;
-	p[19] = in->next_step != AL_STEP_NONE ? al_step_name(in->next_step)
-					      : NULL;
-	p[20] = in->next_step != AL_STEP_NONE
-	    ? ms_or_null(next, sizeof(next), in->next_step_ms)
-	    : NULL;
-	if (p[20] == NULL)
-		p[19] = NULL;
-	p[21] = steps;
-	p[22] = ms_or_null(last, sizeof(last), in->last_step_ms);
-	if ((r = run(c, "update incident", sql, 23, p)) == NULL)
+	return cs_write_incidents(c, &one, 1);
+}
+
+/* --- alarms ---------------------------------------------------------------- */
+
+int
+cs_known_alarms(PGconn *c, struct cs_alarm *al, size_t n)
+{
+	static const char sql[] =
+	    "SELECT u.ord FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY "
+	    "AS u(id, ref, ord) WHERE EXISTS (SELECT 1 FROM incident_alarms a "
+	    "WHERE a.incident_id = u.id AND a.ref = u.ref)";
+	struct store_array a[2];
+	PGresult *r;
+	int known = 0;
+
+	if (n == 0)
+		return 0;
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < n; i++) {
+		al[i].known = 0;
+		store_array_int64(&a[0], al[i].incident);
+		store_array_str(&a[1], al[i].ref);
+	}
+	if ((r = cs_run_arrays(c, "known alarms", sql, a, 2)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		int64_t ord = cs_i64(r, i, 0);
+
+		if (ord >= 1 && (size_t)ord <= n) {
+			al[ord - 1].known = 1;
+			known++;
+		}
+	}
+	PQclear(r);
+	return known;
+}
+
+int
+cs_insert_alarms(PGconn *c, const struct cs_alarm *al, size_t n)
+{
+	static const char sql[] =
+	    "INSERT INTO incident_alarms (incident_id, ref, point, kind, level, "
+	    "value, threshold, at) SELECT u.id, u.ref, u.point, u.kind, u.level, "
+	    "u.v, u.t, to_timestamp(u.at / 1000.0) FROM unnest($1::bigint[], "
+	    "$2::text[], $3::text[], $4::text[], $5::text[], $6::float8[], "
+	    "$7::float8[], $8::bigint[]) AS u(id, ref, point, kind, level, v, t, "
+	    "at) ON CONFLICT (incident_id, ref) DO NOTHING";
+	struct store_array a[8];
+	PGresult *r;
+	size_t rows = 0;
+
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < n; i++) {
+		if (al[i].known)
+			continue;
+		store_array_int64(&a[0], al[i].incident);
+		store_array_str(&a[1], al[i].ref);
+		store_array_str(&a[2], al[i].point != NULL && al[i].point[0] != '\0'
+					   ? al[i].point
+					   : NULL);
+		store_array_str(&a[3], al[i].kind);
+		store_array_str(&a[4], al_level_name(al[i].level));
+		if (al[i].has_value)
+			store_array_double(&a[5], al[i].value);
+		else
+			store_array_null(&a[5]);
+		if (al[i].has_threshold)
+			store_array_double(&a[6], al[i].threshold);
+		else
+			store_array_null(&a[6]);
+		store_array_int64(&a[7], al[i].at_ms);
+		rows++;
+	}
+	if (rows == 0) {
+		for (int k = 0; k < 8; k++)
+			store_array_free(&a[k]);
+		return 0;
+	}
+	if ((r = cs_run_arrays(c, "insert alarms", sql, a, 8)) == NULL)
 		return -1;
 	PQclear(r);
 	return 0;
-}
-
-static const char *
-dbl_or_null(char *buf, size_t size, double v, int has)
-{
-	if (!has || !isfinite(v))
-		return NULL;
-	snprintf(buf, size, "%.17g", v);
-	return buf;
 }
 
 int
@@ -354,25 +530,51 @@ cs_add_alarm(PGconn *c, int64_t incident, const char *ref, const char *point,
     const char *kind, enum al_level level, double value, int has_value,
     double threshold, int has_threshold, int64_t at_ms)
 {
-	static const char sql[] =
-	    "INSERT INTO incident_alarms (incident_id, ref, point, kind, level, "
-	    "value, threshold, at) VALUES ($1, $2, nullif($3, ''), $4, $5, "
-	    "$6::float8, $7::float8, " TS(8) ") "
-	    "ON CONFLICT (incident_id, ref) DO NOTHING";
-	char id[24], v[40], t[40], at[24];
-	const char *p[8] = {id, ref, point != NULL ? point : "", kind,
-	    al_level_name(level), dbl_or_null(v, sizeof(v), value, has_value),
-	    dbl_or_null(t, sizeof(t), threshold, has_threshold), at};
-	PGresult *r;
-	int added;
+	struct cs_alarm al = {.incident = incident, .ref = ref, .point = point,
+	    .kind = kind, .level = level, .value = value,
+	    .threshold = threshold, .has_value = has_value,
+	    .has_threshold = has_threshold, .at_ms = at_ms};
+	int known = cs_known_alarms(c, &al, 1);
 
-	snprintf(id, sizeof(id), "%" PRId64, incident);
-	snprintf(at, sizeof(at), "%" PRId64, at_ms);
-	if ((r = run(c, "add alarm", sql, 8, p)) == NULL)
+	if (known != 0)
+		return known < 0 ? -1 : 0;
+	return cs_insert_alarms(c, &al, 1) < 0 ? -1 : 1;
+}
+
+int
+cs_point_raises(PGconn *c, const char *const *points, size_t n,
+    int64_t window_ms, int *counts)
+{
+	static const char sql[] =
+	    "SELECT p.ord, (SELECT count(*) FROM incident_alarms a "
+	    "WHERE a.point = p.point AND a.at > now() - $2::bigint * "
+	    "interval '1 millisecond') FROM unnest($1::text[]) WITH ORDINALITY "
+	    "AS p(point, ord)";
+	char w[24], *arr;
+	const char *p[2];
+	PGresult *r;
+
+	if (n == 0)
+		return 0;
+	if ((arr = store_text_array(points, n)) == NULL)
 		return -1;
-	added = strcmp(PQcmdTuples(r), "1") == 0;
+	snprintf(w, sizeof(w), "%" PRId64, window_ms);
+	p[0] = arr;
+	p[1] = w;
+	r = cs_run(c, "point raises", sql, 2, p);
+	free(arr);
+	if (r == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		counts[i] = 0;
+	for (int i = 0; i < PQntuples(r); i++) {
+		int64_t ord = cs_i64(r, i, 0);
+
+		if (ord >= 1 && (size_t)ord <= n)
+			counts[ord - 1] = (int)cs_i64(r, i, 1);
+	}
 	PQclear(r);
-	return added;
+	return 0;
 }
 
 int
@@ -389,185 +591,13 @@ cs_clear_alarm(PGconn *c, const char *ref, int64_t at_ms, int64_t *incident)
 	int n;
 
 	snprintf(at, sizeof(at), "%" PRId64, at_ms);
-	if ((r = run(c, "clear alarm", sql, 2, p)) == NULL)
+	if ((r = cs_run(c, "clear alarm", sql, 2, p)) == NULL)
 		return -1;
 	n = PQntuples(r);
 	if (n > 0)
-		*incident = i64(r, 0, 0);
+		*incident = cs_i64(r, 0, 0);
 	PQclear(r);
 	return n > 0;
-}
-
-int
-cs_point_raises(PGconn *c, const char *point, int64_t window_ms)
-{
-	static const char sql[] =
-	    "SELECT count(*) FROM incident_alarms WHERE point = $1 "
-	    "AND at > now() - $2::bigint * interval '1 millisecond'";
-	char w[24];
-	const char *p[2] = {point, w};
-	PGresult *r;
-	int n;
-
-	snprintf(w, sizeof(w), "%" PRId64, window_ms);
-	if ((r = run(c, "point raises", sql, 2, p)) == NULL)
-		return -1;
-	n = (int)i64(r, 0, 0);
-	PQclear(r);
-	return n;
-}
-
-char *
-cs_alarms_json(PGconn *c, int64_t incident, int max)
-{
-	static const char sql[] =
-	    "SELECT coalesce(json_agg(json_build_object('id', ref, 'point', "
-	    "point, 'kind', kind, 'value', value, 'threshold', threshold, "
-	    "'at', to_char(at AT TIME ZONE 'Asia/Shanghai', "
-	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"+08:00\"')) ORDER BY at DESC), '[]')::text "
-	    "FROM (SELECT * FROM incident_alarms WHERE incident_id = $1 "
-	    "ORDER BY at DESC LIMIT $2::int) x";
-	char id[24], lim[12];
-	const char *p[2] = {id, lim};
-	PGresult *r;
-	char *out;
-
-	snprintf(id, sizeof(id), "%" PRId64, incident);
-	snprintf(lim, sizeof(lim), "%d", max);
-	if ((r = run(c, "incident alarms", sql, 2, p)) == NULL)
-		return NULL;
-	out = strdup(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	return out;
-}
-
-int
-cs_open_levels(PGconn *c, const char *uscc, int64_t except,
-    enum al_level *out, size_t max)
-{
-	static const char sql[] =
-	    "SELECT level FROM incidents WHERE uscc = $1 AND id <> $2 "
-	    "AND status <> 'resolved'";
-	char id[24];
-	const char *p[2] = {uscc, id};
-	PGresult *r;
-	size_t n = 0;
-
-	snprintf(id, sizeof(id), "%" PRId64, except);
-	if ((r = run(c, "open levels", sql, 2, p)) == NULL)
-		return -1;
-	for (int i = 0; i < PQntuples(r) && n < max; i++)
-		if (al_level_parse(PQgetvalue(r, i, 0), &out[n]) == 0)
-			n++;
-	PQclear(r);
-	return (int)n;
-}
-
-int
-cs_responsibility(PGconn *c, const char *uscc, struct route_resp *out)
-{
-	static const char sql[] =
-	    "SELECT territorial, sector_dept, direct_dept "
-	    "FROM responsibilities WHERE uscc = $1";
-	const char *p[1] = {uscc};
-	PGresult *r;
-	int found;
-
-	memset(out, 0, sizeof(*out));
-	if ((r = run(c, "responsibility", sql, 1, p)) == NULL)
-		return -1;
-	found = PQntuples(r) > 0;
-	if (found) {
-		cpy(out->territorial, sizeof(out->territorial), r, 0, 0);
-		cpy(out->sector_dept, sizeof(out->sector_dept), r, 0, 1);
-		cpy(out->direct_dept, sizeof(out->direct_dept), r, 0, 2);
-	}
-	PQclear(r);
-	return found;
-}
-
-static void
-person_from(const cJSON *o, struct route_person *p)
-{
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-	const cJSON *phone = cJSON_GetObjectItemCaseSensitive(o, "phone");
-
-	snprintf(p->id, sizeof(p->id), "%s",
-	    cJSON_IsString(id) ? id->valuestring : "");
-	snprintf(p->name, sizeof(p->name), "%s",
-	    cJSON_IsString(name) ? name->valuestring : "");
-	snprintf(p->phone, sizeof(p->phone), "%s",
-	    cJSON_IsString(phone) ? phone->valuestring : "");
-}
-
-/* Decode the rows of a shifts query (unit, start, end, leader,
- * officers) into out. */
-static int
-shifts_from(PGresult *r, struct route_shift *out, size_t max)
-{
-	size_t k = 0;
-
-	for (int i = 0; i < PQntuples(r) && k < max; i++) {
-		struct route_shift *s = &out[k];
-		cJSON *leader = cJSON_Parse(PQgetvalue(r, i, 3));
-		cJSON *officers = cJSON_Parse(PQgetvalue(r, i, 4)), *it;
-
-		memset(s, 0, sizeof(*s));
-		cpy(s->unit, sizeof(s->unit), r, i, 0);
-		s->start_ms = i64(r, i, 1);
-		s->end_ms = i64(r, i, 2);
-		if (cJSON_IsObject(leader))
-			person_from(leader, &s->leader);
-		cJSON_ArrayForEach(it, officers)
-		{
-			if (s->nofficers < ROUTE_OFFICERS_MAX &&
-			    cJSON_IsObject(it))
-				person_from(it, &s->officers[s->nofficers++]);
-		}
-		cJSON_Delete(leader);
-		cJSON_Delete(officers);
-		k++;
-	}
-	return (int)k;
-}
-
-int
-cs_shifts_all(PGconn *c, int64_t at_ms, struct route_shift *out, size_t max)
-{
-	static const char sql[] =
-	    "SELECT unit, " MS("start_at") ", " MS("end_at") ", leader::text, "
-	    "officers::text FROM duty_rosters WHERE start_at <= " TS(1)
-	    " AND end_at > " TS(1) " ORDER BY start_at";
-	char at[24];
-	const char *p[1] = {at};
-	PGresult *r;
-	int k;
-
-	snprintf(at, sizeof(at), "%" PRId64, at_ms);
-	if ((r = run(c, "shifts now", sql, 1, p)) == NULL)
-		return -1;
-	k = shifts_from(r, out, max);
-	PQclear(r);
-	return k;
-}
-
-int
-cs_unit_name(PGconn *c, const char *unit, char *out, size_t size)
-{
-	static const char sql[] =
-	    "SELECT name FROM districts WHERE code = $1 UNION ALL "
-	    "SELECT name FROM departments WHERE code = $1 LIMIT 1";
-	const char *p[1] = {unit};
-	PGresult *r;
-
-	snprintf(out, size, "%s", unit);
-	if ((r = run(c, "unit name", sql, 1, p)) == NULL)
-		return -1;
-	if (PQntuples(r) > 0)
-		cpy(out, size, r, 0, 0);
-	PQclear(r);
-	return 0;
 }
 
 int
@@ -582,55 +612,13 @@ cs_due(PGconn *c, int64_t *ids, size_t max)
 	int n;
 
 	snprintf(lim, sizeof(lim), "%zu", max);
-	if ((r = run(c, "due steps", sql, 1, p)) == NULL)
+	if ((r = cs_run(c, "due steps", sql, 1, p)) == NULL)
 		return -1;
 	n = PQntuples(r);
 	for (int i = 0; i < n; i++)
-		ids[i] = i64(r, i, 0);
+		ids[i] = cs_i64(r, i, 0);
 	PQclear(r);
 	return n;
-}
-
-int
-cs_insert_notification(PGconn *c, int64_t incident, const char *status,
-    enum al_level level, int tier, const char *recipients_json,
-    const char *payload_json, const char *held, int64_t *id)
-{
-	static const char sql[] =
-	    "INSERT INTO notifications (incident_id, status, level, tier, "
-	    "recipients, payload, held) VALUES ($1, $2, $3, $4::int, $5::jsonb, "
-	    "$6::jsonb, $7) RETURNING id";
-	char inc[24], t[8];
-	const char *p[7] = {inc, status, al_level_name(level), t,
-	    recipients_json, payload_json, held};
-	PGresult *r;
-
-	snprintf(inc, sizeof(inc), "%" PRId64, incident);
-	snprintf(t, sizeof(t), "%d", tier);
-	if ((r = run(c, "insert notification", sql, 7, p)) == NULL)
-		return -1;
-	*id = i64(r, 0, 0);
-	PQclear(r);
-	return 0;
-}
-
-int
-cs_insert_delivery(PGconn *c, int64_t notification, const char *receiver,
-    int64_t *id)
-{
-	static const char sql[] =
-	    "INSERT INTO deliveries (notification_id, receiver, state, next_at) "
-	    "VALUES ($1, $2, 'pending', now()) RETURNING id";
-	char n[24];
-	const char *p[2] = {n, receiver};
-	PGresult *r;
-
-	snprintf(n, sizeof(n), "%" PRId64, notification);
-	if ((r = run(c, "insert delivery", sql, 2, p)) == NULL)
-		return -1;
-	*id = i64(r, 0, 0);
-	PQclear(r);
-	return 0;
 }
 
 int
@@ -646,7 +634,7 @@ cs_silences(PGconn *c, struct al_silence *out, size_t max, char **block)
 	char *b;
 
 	*block = NULL;
-	if ((r = run(c, "silences", sql, 0, NULL)) == NULL)
+	if ((r = cs_run(c, "silences", sql, 0, NULL)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(r); i++)
 		for (int j = 1; j <= 4; j++)
@@ -662,7 +650,7 @@ cs_silences(PGconn *c, struct al_silence *out, size_t max, char **block)
 		    &s->cause};
 
 		memset(s, 0, sizeof(*s));
-		s->id = i64(r, i, 0);
+		s->id = cs_i64(r, i, 0);
 		for (int j = 0; j < 4; j++) {
 			if (PQgetisnull(r, i, j + 1)) {
 				*f[j] = NULL;
@@ -674,8 +662,8 @@ cs_silences(PGconn *c, struct al_silence *out, size_t max, char **block)
 		}
 		s->has_level = !PQgetisnull(r, i, 5) &&
 			       al_level_parse(PQgetvalue(r, i, 5), &s->level) == 0;
-		s->starts_ms = i64(r, i, 6);
-		s->ends_ms = i64(r, i, 7);
+		s->starts_ms = cs_i64(r, i, 6);
+		s->ends_ms = cs_i64(r, i, 7);
 		n++;
 	}
 	PQclear(r);
@@ -742,17 +730,17 @@ cs_reminders_due(PGconn *c, struct cs_reminder *out, size_t max)
 	int n;
 
 	snprintf(lim, sizeof(lim), "%zu", max);
-	if ((r = run(c, "reminders", SQL_REMINDERS, 1, p)) == NULL)
+	if ((r = cs_run(c, "reminders", SQL_REMINDERS, 1, p)) == NULL)
 		return -1;
 	n = PQntuples(r);
 	for (int i = 0; i < n; i++) {
-		cpy(out[i].key, sizeof(out[i].key), r, i, 0);
-		cpy(out[i].kind, sizeof(out[i].kind), r, i, 1);
-		cpy(out[i].uscc, sizeof(out[i].uscc), r, i, 2);
+		cs_cpy(out[i].key, sizeof(out[i].key), r, i, 0);
+		cs_cpy(out[i].kind, sizeof(out[i].kind), r, i, 1);
+		cs_cpy(out[i].uscc, sizeof(out[i].uscc), r, i, 2);
 		if (al_level_parse(PQgetvalue(r, i, 3), &out[i].level) < 0)
 			out[i].level = AL_YELLOW;
-		cpy(out[i].title, sizeof(out[i].title), r, i, 4);
-		cpy(out[i].summary, sizeof(out[i].summary), r, i, 5);
+		cs_cpy(out[i].title, sizeof(out[i].title), r, i, 4);
+		cs_cpy(out[i].summary, sizeof(out[i].summary), r, i, 5);
 	}
 	PQclear(r);
 	return n;
@@ -769,7 +757,7 @@ cs_reminder_raised(PGconn *c, const char *key, int64_t incident)
 	PGresult *r;
 
 	snprintf(id, sizeof(id), "%" PRId64, incident);
-	if ((r = run(c, "reminder raised", sql, 2, p)) == NULL)
+	if ((r = cs_run(c, "reminder raised", sql, 2, p)) == NULL)
 		return -1;
 	PQclear(r);
 	return 0;
@@ -785,13 +773,13 @@ cs_enterprise(PGconn *c, const char *uscc, char *name, size_t nsize,
 	PGresult *r;
 	int found;
 
-	if ((r = run(c, "enterprise", sql, 1, p)) == NULL)
+	if ((r = cs_run(c, "enterprise", sql, 1, p)) == NULL)
 		return -1;
 	found = PQntuples(r) > 0;
 	if (found) {
-		cpy(name, nsize, r, 0, 0);
-		cpy(district, dsize, r, 0, 1);
-		cpy(sector, ssize, r, 0, 2);
+		cs_cpy(name, nsize, r, 0, 0);
+		cs_cpy(district, dsize, r, 0, 1);
+		cs_cpy(sector, ssize, r, 0, 2);
 	}
 	PQclear(r);
 	return found;
@@ -808,10 +796,10 @@ cs_units_uncovered(PGconn *c, char (*out)[16], size_t max)
 	PGresult *r;
 	size_t n = 0;
 
-	if ((r = run(c, "uncovered units", sql, 0, NULL)) == NULL)
+	if ((r = cs_run(c, "uncovered units", sql, 0, NULL)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(r) && n < max; i++)
-		cpy(out[n++], 16, r, i, 0);
+		cs_cpy(out[n++], 16, r, i, 0);
 	PQclear(r);
 	return (int)n;
 }
@@ -828,10 +816,10 @@ cs_gaps_covered(PGconn *c, int64_t *ids, size_t max)
 	PGresult *r;
 	size_t n = 0;
 
-	if ((r = run(c, "gaps covered", sql, 0, NULL)) == NULL)
+	if ((r = cs_run(c, "gaps covered", sql, 0, NULL)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(r) && n < max; i++)
-		ids[n++] = i64(r, i, 0);
+		ids[n++] = cs_i64(r, i, 0);
 	PQclear(r);
 	return (int)n;
 }
@@ -848,7 +836,7 @@ cs_defer_step(PGconn *c, int64_t id, int64_t delay_ms)
 
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	snprintf(d, sizeof(d), "%" PRId64, delay_ms);
-	if ((r = run(c, "defer step", sql, 2, p)) == NULL)
+	if ((r = cs_run(c, "defer step", sql, 2, p)) == NULL)
 		return -1;
 	PQclear(r);
 	return 0;

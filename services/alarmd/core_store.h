@@ -47,53 +47,123 @@ struct inc {
 /* Forget the statements prepared on the connection (at shutdown). */
 void cs_prepared_free(void);
 
-/* The open incident of (uscc, cause), locked: 1 found, 0 none, -1. */
+/* Shared by core_store*.c: run a statement (prepared once per connection)
+ * and log its failure; the result, or NULL. */
+PGresult *cs_run(PGconn *c, const char *what, const char *sql, int n,
+    const char *const *params);
+/* Close the arrays a[0..n) (n <= 32), run sql with them as its
+ * parameters, and free them; the result, or NULL. */
+struct store_array;
+PGresult *cs_run_arrays(PGconn *c, const char *what, const char *sql,
+    struct store_array *a, int n);
+int64_t cs_i64(const PGresult *r, int row, int col);
+void cs_cpy(char *dst, size_t size, const PGresult *r, int row, int col);
+
+/* --- incidents, by the set (core_store.c) --------------------------------- */
+
+/* The open incidents of the keys (uscc[i], cause[i]), i < n ("" for no
+ * enterprise), locked FOR UPDATE in id order, into a malloc'd array
+ * (*out, the caller frees); count or -1. */
+int cs_open_incidents(PGconn *c, const char *const *uscc,
+    const char *const *cause, size_t n, struct inc **out);
+/* The incidents ids[0..n), locked FOR UPDATE; as cs_open_incidents. */
+int cs_lock_incidents(PGconn *c, const int64_t *ids, size_t n,
+    struct inc **out);
+/* n fresh ids of table ("incidents", "notifications", "deliveries"). */
+int cs_new_ids(PGconn *c, const char *table, int64_t *ids, size_t n);
+/* Write incs[0..n) whole: a new id (cs_new_ids) is inserted, a known one
+ * has every mutable column written back.  One statement. */
+int cs_write_incidents(PGconn *c, struct inc *const *incs, size_t n);
+
+/* One incident at a time, for the rarer paths (warnings, gaps, actions):
+ * the open incident of (uscc, cause) or the incident id, locked: 1 found,
+ * 0 none, -1; insert (id filled); write back. */
 int cs_open_incident(PGconn *c, const char *uscc, const char *cause,
     struct inc *out);
-/* The incident id, locked FOR UPDATE: 1 found, 0 none, -1. */
 int cs_lock_incident(PGconn *c, int64_t id, struct inc *out);
-/* Insert *in (id is filled). */
 int cs_insert_incident(PGconn *c, struct inc *in);
-/* Write back every mutable column of *in. */
 int cs_update_incident(PGconn *c, const struct inc *in);
 
-/* Add an alarm (ref unique in the incident); 1 added, 0 known, -1. */
+/* An alarm of an incident (ref unique in it). */
+struct cs_alarm {
+	int64_t incident;
+	const char *ref, *point, *kind; /* point may be NULL */
+	enum al_level level;
+	double value, threshold;
+	int has_value, has_threshold;
+	int64_t at_ms;
+	int known; /* set by cs_known_alarms */
+};
+/* Mark the alarms already held by their incident (a replay); count. */
+int cs_known_alarms(PGconn *c, struct cs_alarm *al, size_t n);
+/* Insert the alarms not marked known (one statement); 0 or -1. */
+int cs_insert_alarms(PGconn *c, const struct cs_alarm *al, size_t n);
+/* One alarm: 1 added, 0 known, -1. */
 int cs_add_alarm(PGconn *c, int64_t incident, const char *ref,
     const char *point, const char *kind, enum al_level level, double value,
     int has_value, double threshold, int has_threshold, int64_t at_ms);
 /* Mark the open alarm ref cleared; *incident set when one was (1). */
 int cs_clear_alarm(PGconn *c, const char *ref, int64_t at_ms,
     int64_t *incident);
-/* Alarms of a point started in (now - window, now]. */
-int cs_point_raises(PGconn *c, const char *point, int64_t window_ms);
-/* The alarms of an incident as the webhook's "alarms" array (newest
- * max), into a malloc'd JSON text. */
-char *cs_alarms_json(PGconn *c, int64_t incident, int max);
-/* Levels of the enterprise's other open incidents (at most max). */
-int cs_open_levels(PGconn *c, const char *uscc, int64_t except,
-    enum al_level *out, size_t max);
+/* Alarms of each point started in (now - window, now], into counts[i]. */
+int cs_point_raises(PGconn *c, const char *const *points, size_t n,
+    int64_t window_ms, int *counts);
 
-/* Responsibility of an enterprise: 1 found, 0 none, -1. */
-int cs_responsibility(PGconn *c, const char *uscc, struct route_resp *out);
+/* Put the incident's due step off by delay_ms (it failed). */
+int cs_defer_step(PGconn *c, int64_t id, int64_t delay_ms);
+/* Due incidents (next_step_at <= now), oldest first; count or -1. */
+int cs_due(PGconn *c, int64_t *ids, size_t max);
+
+/* --- what a notice needs (core_store_notify.c) ---------------------------- */
+
+/* An alarm as the webhook lists it. */
+struct cs_alarm_row {
+	int64_t incident;
+	char *ref, *point, *kind; /* point may be NULL */
+	double value, threshold;
+	int has_value, has_threshold;
+	int64_t at_ms;
+};
+/* The newest max alarms of each incident ids[0..n), newest first within
+ * an incident, into a malloc'd array (*out; free with
+ * cs_alarm_rows_free); count or -1. */
+int cs_alarm_rows(PGconn *c, const int64_t *ids, size_t n, int max,
+    struct cs_alarm_row **out);
+void cs_alarm_rows_free(struct cs_alarm_row *rows, size_t n);
+
+/* An open incident of an enterprise (for inhibition). */
+struct cs_open_inc {
+	char uscc[19];
+	int64_t id;
+	enum al_level level;
+};
+/* The open incidents of the enterprises uscc[0..n) (malloc'd *out). */
+int cs_open_levels(PGconn *c, const char *const *uscc, size_t n,
+    struct cs_open_inc **out);
+
+/* Responsibility of each enterprise uscc[i] into out[i]; found[i] 1 when
+ * it has one.  0 or -1. */
+int cs_responsibilities(PGconn *c, const char *const *uscc, size_t n,
+    struct route_resp *out, int *found);
 /* Every shift (any unit) covering at_ms (at most max); count or -1. */
 int cs_shifts_all(PGconn *c, int64_t at_ms, struct route_shift *out,
     size_t max);
 /* The name of a unit (district or department), into out. */
 int cs_unit_name(PGconn *c, const char *unit, char *out, size_t size);
 
-/* Put the incident's due step off by delay_ms (it failed). */
-int cs_defer_step(PGconn *c, int64_t id, int64_t delay_ms);
-
-/* Due incidents (next_step_at <= now), oldest first; count or -1. */
-int cs_due(PGconn *c, int64_t *ids, size_t max);
-
-/* A notification; *id set. */
-int cs_insert_notification(PGconn *c, int64_t incident, const char *status,
-    enum al_level level, int tier, const char *recipients_json,
-    const char *payload_json, const char *held, int64_t *id);
-/* A pending delivery of notification to receiver; *id set. */
-int cs_insert_delivery(PGconn *c, int64_t notification, const char *receiver,
-    int64_t *id);
+/* A notification row; id from cs_new_ids. */
+struct cs_notification {
+	int64_t id, incident;
+	const char *status;
+	enum al_level level;
+	int tier;
+	const char *recipients, *payload, *held; /* held may be NULL */
+};
+int cs_insert_notifications(PGconn *c, const struct cs_notification *n,
+    size_t count);
+/* Pending deliveries ids[i] of notification[i] to receiver[i]. */
+int cs_insert_deliveries(PGconn *c, const int64_t *ids,
+    const int64_t *notification, const char *const *receiver, size_t n);
 
 /* Silences in force now, as struct al_silence with their strings kept in
  * a malloc'd block (*block, the caller frees); count or -1. */

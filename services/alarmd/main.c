@@ -430,6 +430,7 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	free(a->shifts);
 	core_nt_free(a);
 	free(a->nt);
+	free(a->raised);
 }
 
 static const struct daemon_spec spec = {

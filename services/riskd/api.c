@@ -645,7 +645,7 @@ get_risk_point(struct http_req *r, void *arg)
 		char key[IDS_USCC_SIZE + HTTP_PATH_MAX + 2];
 
 		snprintf(key, sizeof(key), "%s/%s", uscc, code);
-		rp = rk_map_get(api_r->rpoints, key);
+		rp = strmap_get(api_r->rpoints, key);
 		if (rp == NULL) {
 			http_reply_error(r, 404, "not_found",
 			    "enterprise %s has no risk point '%s' "
@@ -656,7 +656,7 @@ get_risk_point(struct http_req *r, void *arg)
 	} else {
 		struct rp_matches m = {.code = code};
 
-		rk_map_each(api_r->rpoints, rp_match, &m);
+		strmap_each(api_r->rpoints, rp_match, &m);
 		if (m.n == 0) {
 			http_reply_error(r, 404, "not_found",
 			    "no enterprise has a risk point '%s' "

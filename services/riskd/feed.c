@@ -396,5 +396,5 @@ feed_check_offline(struct riskd *r, int64_t now_ms)
 {
 	struct offline_ctx c = {r, now_ms};
 
-	rk_map_each(r->points, offline_one, &c);
+	strmap_each(r->points, offline_one, &c);
 }

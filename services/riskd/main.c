@@ -298,7 +298,7 @@ gauge_points(void *arg)
 {
 	struct riskd *r = arg;
 
-	return r->points != NULL ? (double)rk_map_count(r->points) : 0;
+	return r->points != NULL ? (double)strmap_count(r->points) : 0;
 }
 
 static double

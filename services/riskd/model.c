@@ -96,11 +96,11 @@ op_free(void *op_)
 int
 model_init(struct riskd *r)
 {
-	r->points = rk_map_new();
-	r->ents = rk_map_new();
-	r->sources = rk_map_new();
-	r->rpoints = rk_map_new();
-	r->ops = rk_map_new();
+	r->points = strmap_new();
+	r->ents = strmap_new();
+	r->sources = strmap_new();
+	r->rpoints = strmap_new();
+	r->ops = strmap_new();
 	if (r->points == NULL || r->ents == NULL || r->sources == NULL ||
 	    r->rpoints == NULL || r->ops == NULL)
 		return -1;
@@ -110,11 +110,11 @@ model_init(struct riskd *r)
 void
 model_free(struct riskd *r)
 {
-	rk_map_free(r->points, point_free);
-	rk_map_free(r->sources, source_free);
-	rk_map_free(r->rpoints, rpoint_free);
-	rk_map_free(r->ops, op_free);
-	rk_map_free(r->ents, ent_free);
+	strmap_free(r->points, point_free);
+	strmap_free(r->sources, source_free);
+	strmap_free(r->rpoints, rpoint_free);
+	strmap_free(r->ops, op_free);
+	strmap_free(r->ents, ent_free);
 	r->points = r->ents = r->sources = r->rpoints = r->ops = NULL;
 	r->dirty_points.n = r->dirty_sources.n = r->dirty_ents.n = 0;
 	r->nalarms_open = 0;
@@ -123,19 +123,19 @@ model_free(struct riskd *r)
 struct rk_ent *
 model_ent(struct riskd *r, const char *uscc)
 {
-	return rk_map_get(r->ents, uscc);
+	return strmap_get(r->ents, uscc);
 }
 
 struct rk_point *
 model_point(struct riskd *r, const char *code)
 {
-	return rk_map_get(r->points, code);
+	return strmap_get(r->points, code);
 }
 
 struct rk_source *
 model_source(struct riskd *r, const char *code)
 {
-	return rk_map_get(r->sources, code);
+	return strmap_get(r->sources, code);
 }
 
 void
@@ -223,7 +223,7 @@ model_put_point(struct riskd *r, const struct rk_point_row *row)
 		p->source_code = dup_or_null(row->source_code);
 	}
 	if (fresh) {
-		rk_map_put(r->points, p->code, p, &err);
+		strmap_put(r->points, p->code, p, &err);
 		if (err) {
 			point_free(p);
 			return NULL;
@@ -246,7 +246,7 @@ model_put_ent(struct riskd *r, const struct rk_ent_row *row)
 		if (e == NULL)
 			return NULL;
 		snprintf(e->uscc, sizeof(e->uscc), "%s", row->uscc);
-		rk_map_put(r->ents, e->uscc, e, &err);
+		strmap_put(r->ents, e->uscc, e, &err);
 		if (err) {
 			free(e);
 			return NULL;
@@ -301,7 +301,7 @@ model_put_source(struct riskd *r, const char *code, const char *name,
 	s->chem = chem;
 	s->nchem = nchem;
 	if (fresh) {
-		rk_map_put(r->sources, s->code, s, &err);
+		strmap_put(r->sources, s->code, s, &err);
 		if (err) {
 			rk_vec_remove(&e->sources, s);
 			source_free(s);
@@ -336,7 +336,7 @@ model_link_source_points(struct riskd *r, struct rk_source *s)
 {
 	struct link_ctx c = {r, s->code};
 
-	rk_map_each(r->points, link_one, &c);
+	strmap_each(r->points, link_one, &c);
 }
 
 void
@@ -345,7 +345,7 @@ model_drop_rpoints(struct riskd *r, struct rk_ent *e)
 	for (size_t i = 0; i < e->rpoints.n; i++) {
 		struct rk_rpoint *rp = e->rpoints.v[i];
 
-		rk_map_del(r->rpoints, rp->key);
+		strmap_del(r->rpoints, rp->key);
 		rpoint_free(rp);
 	}
 	e->rpoints.n = 0;
@@ -369,10 +369,10 @@ model_put_rpoint(struct riskd *r, struct rk_ent *e, const char *code,
 	snprintf(rp->name, sizeof(rp->name), "%s", name);
 	rp->ent = e;
 	rp->in = *in;
-	rk_map_put(r->rpoints, rp->key, rp, &err);
+	strmap_put(r->rpoints, rp->key, rp, &err);
 	if (err || rk_vec_push(&e->rpoints, rp) < 0) {
 		if (!err)
-			rk_map_del(r->rpoints, rp->key);
+			strmap_del(r->rpoints, rp->key);
 		rpoint_free(rp);
 		return NULL;
 	}
@@ -384,7 +384,7 @@ model_put_rpoint(struct riskd *r, struct rk_ent *e, const char *code,
 void
 model_drop_op(struct riskd *r, const char *op_id)
 {
-	struct rk_op *op = rk_map_del(r->ops, op_id);
+	struct rk_op *op = strmap_del(r->ops, op_id);
 
 	if (op == NULL)
 		return;
@@ -422,7 +422,7 @@ model_put_op(struct riskd *r, const char *op_id, const char *type,
 			op->source_code = strdup(p->source->code);
 		}
 	}
-	rk_map_put(r->ops, op->op_id, op, &err);
+	strmap_put(r->ops, op->op_id, op, &err);
 	if (err) {
 		op_free(op);
 		return NULL;

@@ -756,20 +756,20 @@ model_load(struct riskd *r, int64_t now_ms)
 	}
 	/* Grade everything once: what changed while riskd was away is
 	 * written by the first transaction. */
-	rk_map_each(r->sources, mark_source, r);
+	strmap_each(r->sources, mark_source, r);
 	/* Offline is counted from now at the earliest: riskd cannot tell a
 	 * point silent since before it started from one whose readings it
 	 * has not replayed yet (and the stored newest reading may be up to
 	 * state_flush old).  A point dead before a crash is still called
 	 * offline, one offline period after the start. */
 	r->load_ms = now_ms;
-	rk_map_each(r->points, seen_from_load, r);
+	strmap_each(r->points, seen_from_load, r);
 	r->loaded = 1;
 	log_info("riskd.loaded",
 	    "enterprises=%zu points=%zu sources=%zu risk_points=%zu "
 	    "operations=%zu open_alarms=%zu",
-	    rk_map_count(r->ents), rk_map_count(r->points),
-	    rk_map_count(r->sources), rk_map_count(r->rpoints),
-	    rk_map_count(r->ops), r->nalarms_open);
+	    strmap_count(r->ents), strmap_count(r->points),
+	    strmap_count(r->sources), strmap_count(r->rpoints),
+	    strmap_count(r->ops), r->nalarms_open);
 	return 0;
 }

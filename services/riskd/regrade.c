@@ -313,7 +313,7 @@ regrade_due(struct riskd *r, int64_t now_ms)
 
 	if (r->last_due_ms == 0)
 		r->last_due_ms = now_ms;
-	rk_map_each(r->sources, due_source, &c);
-	rk_map_each(r->ents, due_ent, &c);
+	strmap_each(r->sources, due_source, &c);
+	strmap_each(r->ents, due_ent, &c);
 	r->last_due_ms = now_ms;
 }

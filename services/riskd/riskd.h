@@ -14,7 +14,7 @@
  *
  * Files:
  *   main.c         the daemon table, config, life cycle, timers
- *   map.c          a string-keyed hash map and a pointer vector
+ *   vec.c          a pointer vector (the maps are common/strmap.c)
  *   model.c        the model: lookups, links, load from the store
  *   model_store.c  the SQL that reads the registry and riskd's tables
  *   feed.c         bus handlers: readings into alarms, events into reloads
@@ -38,29 +38,14 @@
 #include "grade.h"
 #include "http.h"
 #include "level.h"
+#include "strmap.h"
 #include "warning.h"
 
 struct daemon;
 struct store;
 struct metric;
 
-/* --- map.c ------------------------------------------------------------- */
-
-/* A map from a string key to a pointer; the key is borrowed from the
- * value (it must live as long as the entry). */
-struct rk_map;
-
-struct rk_map *rk_map_new(void);
-/* Free the map; free_fn (may be NULL) is called on every value. */
-void rk_map_free(struct rk_map *m, void (*free_fn)(void *));
-void *rk_map_get(const struct rk_map *m, const char *key);
-/* Insert or replace; returns the value replaced (or NULL), or sets *err. */
-void *rk_map_put(struct rk_map *m, const char *key, void *value, int *err);
-void *rk_map_del(struct rk_map *m, const char *key);
-size_t rk_map_count(const struct rk_map *m);
-/* Call fn on every value, in no particular order; fn must not change m. */
-void rk_map_each(const struct rk_map *m, void (*fn)(void *value, void *arg),
-    void *arg);
+/* --- vec.c ------------------------------------------------------------- */
 
 struct rk_vec {
 	void **v;
@@ -194,11 +179,11 @@ struct riskd {
 	struct store *st;
 	struct riskd_rules rules;
 
-	struct rk_map *points;   /* code -> rk_point */
-	struct rk_map *ents;     /* uscc -> rk_ent */
-	struct rk_map *sources;  /* code -> rk_source */
-	struct rk_map *rpoints;  /* "uscc/code" -> rk_rpoint */
-	struct rk_map *ops;      /* op_id -> rk_op (active only) */
+	struct strmap *points;   /* code -> rk_point */
+	struct strmap *ents;     /* uscc -> rk_ent */
+	struct strmap *sources;  /* code -> rk_source */
+	struct strmap *rpoints;  /* "uscc/code" -> rk_rpoint */
+	struct strmap *ops;      /* op_id -> rk_op (active only) */
 	size_t nalarms_open;
 
 	/* The open transaction's effects. */

@@ -1,8 +1,9 @@
 /*
- * map - a string-keyed hash map and a pointer vector for riskd's model.
+ * strmap - a string-keyed hash map.
  *
- * The model holds up to a few hundred thousand points, looked up by code
- * for every reading, so the map is open addressing with linear probing
+ * riskd's model holds up to a few hundred thousand points, looked up by
+ * code for every reading; alarmd indexes a batch's incidents by key.  The
+ * map is open addressing with linear probing
  * over a power-of-two table kept under 70 % full, and the key is borrowed
  * from the value (the point owns its code) so an entry costs two words.
  * Deletion uses backward shifting, so no tombstones pile up.
@@ -10,16 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "riskd.h"
+#include "strmap.h"
 
-struct rk_map_slot {
+struct strmap_slot {
 	const char *key;
 	void *value;
 	uint32_t hash;
 };
 
-struct rk_map {
-	struct rk_map_slot *slot;
+struct strmap {
+	struct strmap_slot *slot;
 	size_t size; /* power of two */
 	size_t count;
 };
@@ -37,10 +38,10 @@ hash_key(const char *s)
 	return h;
 }
 
-struct rk_map *
-rk_map_new(void)
+struct strmap *
+strmap_new(void)
 {
-	struct rk_map *m = calloc(1, sizeof(*m));
+	struct strmap *m = calloc(1, sizeof(*m));
 
 	if (m == NULL)
 		return NULL;
@@ -54,7 +55,7 @@ rk_map_new(void)
 }
 
 void
-rk_map_free(struct rk_map *m, void (*free_fn)(void *))
+strmap_free(struct strmap *m, void (*free_fn)(void *))
 {
 	if (m == NULL)
 		return;
@@ -67,7 +68,7 @@ rk_map_free(struct rk_map *m, void (*free_fn)(void *))
 }
 
 static size_t
-find(const struct rk_map *m, const char *key, uint32_t h)
+find(const struct strmap *m, const char *key, uint32_t h)
 {
 	size_t mask = m->size - 1, i = h & mask;
 
@@ -80,7 +81,7 @@ find(const struct rk_map *m, const char *key, uint32_t h)
 }
 
 void *
-rk_map_get(const struct rk_map *m, const char *key)
+strmap_get(const struct strmap *m, const char *key)
 {
 	size_t i = find(m, key, hash_key(key));
 
@@ -88,10 +89,10 @@ rk_map_get(const struct rk_map *m, const char *key)
 }
 
 static int
-grow(struct rk_map *m)
+grow(struct strmap *m)
 {
 	size_t nsize = m->size * 2;
-	struct rk_map_slot *ns = calloc(nsize, sizeof(*ns));
+	struct strmap_slot *ns = calloc(nsize, sizeof(*ns));
 
 	if (ns == NULL)
 		return -1;
@@ -112,7 +113,7 @@ grow(struct rk_map *m)
 }
 
 void *
-rk_map_put(struct rk_map *m, const char *key, void *value, int *err)
+strmap_put(struct strmap *m, const char *key, void *value, int *err)
 {
 	uint32_t h = hash_key(key);
 	size_t i;
@@ -141,7 +142,7 @@ rk_map_put(struct rk_map *m, const char *key, void *value, int *err)
 }
 
 void *
-rk_map_del(struct rk_map *m, const char *key)
+strmap_del(struct strmap *m, const char *key)
 {
 	size_t mask = m->size - 1, i = find(m, key, hash_key(key)), j;
 	void *old;
@@ -172,51 +173,16 @@ rk_map_del(struct rk_map *m, const char *key)
 }
 
 size_t
-rk_map_count(const struct rk_map *m)
+strmap_count(const struct strmap *m)
 {
 	return m->count;
 }
 
 void
-rk_map_each(
-    const struct rk_map *m, void (*fn)(void *value, void *arg), void *arg)
+strmap_each(
+    const struct strmap *m, void (*fn)(void *value, void *arg), void *arg)
 {
 	for (size_t i = 0; i < m->size; i++)
 		if (m->slot[i].key != NULL)
 			fn(m->slot[i].value, arg);
-}
-
-int
-rk_vec_push(struct rk_vec *v, void *p)
-{
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 8;
-		void **nv = realloc(v->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return -1;
-		v->v = nv;
-		v->cap = cap;
-	}
-	v->v[v->n++] = p;
-	return 0;
-}
-
-int
-rk_vec_remove(struct rk_vec *v, const void *p)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (v->v[i] == p) {
-			v->v[i] = v->v[--v->n];
-			return 1;
-		}
-	return 0;
-}
-
-void
-rk_vec_free(struct rk_vec *v)
-{
-	free(v->v);
-	v->v = NULL;
-	v->n = v->cap = 0;
 }
