@@ -18,6 +18,7 @@
 #include "alert.pb-c.h"
 #include "audit.h"
 #include "core_internal.h"
+#include "deliver.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -368,10 +369,11 @@ out:
 static int
 intake_flush(struct alarmd *a, PGconn *conn)
 {
-	size_t n = a->nraised, nnew = 0, k;
+	size_t n = a->nraised, nnew = 0, k, nrcv, counts[3];
 	int64_t now = alarmd_now_ms();
 	struct intake t = {0};
-	int64_t *ids = NULL;
+	int64_t *ids = NULL, *nids = NULL, *dids = NULL, *into[3];
+	struct notice_ids pre;
 	int rc = -1, err = 0;
 
 	if (n == 0)
@@ -428,20 +430,16 @@ intake_flush(struct alarmd *a, PGconn *conn)
 		slot_join(s, &a->raised[t.old_of[j]], t.flap[t.old_of[j]]);
 		s->joined++;
 	}
-	/* Ids of the new incidents, and each one's alarms listed together
-	 * (for its first notice, built without reading them back). */
-	if ((ids = calloc(nnew + 1, sizeof(*ids))) == NULL ||
-	    cs_new_ids(conn, "incidents", ids, nnew) < 0 ||
-	    (t.by_slot = calloc(t.nfresh + 1, sizeof(*t.by_slot))) == NULL ||
+	/* Each new incident's alarms listed together (for its first notice,
+	 * built without reading them back). */
+	if ((t.by_slot = calloc(t.nfresh + 1, sizeof(*t.by_slot))) == NULL ||
 	    (t.all = calloc(t.nslots + 1, sizeof(*t.all))) == NULL ||
 	    (t.ns = calloc(t.nslots + 1, sizeof(*t.ns))) == NULL)
 		goto out;
-	k = 0;
 	for (size_t i = 0, pos = 0; i < t.nslots; i++) {
 		struct slot *s = &t.slots[i];
 
 		if (s->is_new) {
-			s->inc.id = ids[k++];
 			s->first = pos;
 			pos += s->nalarms;
 			s->nalarms = 0;
@@ -450,7 +448,6 @@ intake_flush(struct alarmd *a, PGconn *conn)
 	for (size_t j = 0; j < t.nfresh; j++) {
 		struct slot *s = &t.slots[t.slot_of[t.fresh_of[j]]];
 
-		t.fresh[j].incident = s->inc.id;
 		t.by_slot[s->first + s->nalarms++] = &t.fresh[j];
 	}
 	/* What each incident does now: a new one is told at once when the
@@ -481,11 +478,32 @@ intake_flush(struct alarmd *a, PGconn *conn)
 		}
 		core_plan(a, &s->inc);
 	}
+	/* Every id the batch may need, in one statement. */
+	nrcv = deliver_receiver_count(a->dl);
+	counts[0] = nnew;
+	counts[1] = t.nns;
+	counts[2] = t.nns * nrcv;
+	if ((ids = calloc(counts[0] + 1, sizeof(*ids))) == NULL ||
+	    (nids = calloc(counts[1] + 1, sizeof(*nids))) == NULL ||
+	    (dids = calloc(counts[2] + 1, sizeof(*dids))) == NULL)
+		goto out;
+	into[0] = ids;
+	into[1] = nids;
+	into[2] = dids;
+	if (cs_new_ids3(conn, counts, into) < 0)
+		goto out;
+	pre = (struct notice_ids){.n = nids, .d = dids, .nn = counts[1],
+	    .nd = counts[2]};
+	for (size_t i = 0, m = 0; i < t.nslots; i++)
+		if (t.slots[i].is_new)
+			t.slots[i].inc.id = ids[m++];
+	for (size_t j = 0; j < t.nfresh; j++)
+		t.fresh[j].incident = t.slots[t.slot_of[t.fresh_of[j]]].inc.id;
 	if (notify_prepare(a, conn, t.ns, t.nns, t.all, k, now) < 0)
 		goto out;
 	if (cs_write_incidents(conn, t.all, k) < 0 ||
 	    cs_insert_alarms(conn, t.fresh, t.nfresh) < 0 ||
-	    notify_write(a, conn, t.ns, t.nns, now) < 0)
+	    notify_write(a, conn, t.ns, t.nns, &pre, now) < 0)
 		goto out;
 	for (size_t i = 0; i < t.nslots; i++) {
 		struct slot *s = &t.slots[i];
@@ -509,6 +527,8 @@ intake_flush(struct alarmd *a, PGconn *conn)
 	rc = 0;
 out:
 	free(ids);
+	free(nids);
+	free(dids);
 	intake_free(&t);
 	core_intake_clear(a);
 	return rc;
@@ -711,6 +731,7 @@ on_events(PGconn *conn, const struct bus_msg *msg, void *arg)
 
 		if (strcmp(ev->kind, "duty.roster") != 0)
 			continue;
+		core_shifts_changed(a);
 		json_out_init(&d);
 		json_out_obj_open(&d);
 		json_out_kv_str(&d, "source", ev->source);
@@ -869,7 +890,7 @@ steps_in_txn(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
 	for (size_t i = 0; i < k; i++)
 		core_plan(a, all[i]);
 	if (cs_write_incidents(conn, all, k) < 0 ||
-	    notify_write(a, conn, ns, nns, now) < 0)
+	    notify_write(a, conn, ns, nns, NULL, now) < 0)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
 		if (core_audit(a, "alarmd", actions[i], all[i]->id,

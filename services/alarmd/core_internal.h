@@ -135,12 +135,20 @@ int notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns,
 /* Write the prepared notices (their incidents are in the store): the
  * notifications, their deliveries, nt.* messages and audit entries, in a
  * few statements whatever n.  0 or -1. */
+/* Ids drawn beforehand for notify_write (n of notifications, d of
+ * deliveries); NULL: it draws its own. */
+struct notice_ids {
+	const int64_t *n, *d;
+	size_t nn, nd;
+};
 int notify_write(struct alarmd *a, PGconn *conn, struct notice *ns,
-    size_t n, int64_t now_ms);
+    size_t n, const struct notice_ids *pre, int64_t now_ms);
 void notify_free(struct notice *ns, size_t n);
 /* One notice, prepared and written. */
 int notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
     const char *status, int64_t now_ms);
+/* The duty rosters changed: read the shifts again. */
+void core_shifts_changed(struct alarmd *a);
 /* Note that an incident changed (for the consoles, after COMMIT). */
 void core_changed(struct alarmd *a, int64_t id);
 /* Forget or run what waits for COMMIT. */

@@ -150,7 +150,6 @@ core_after_run(struct alarmd *a)
 {
 	struct json_out w;
 
-	a->nshifts = -1;
 	pend_commit(a);
 	bus_producer_publish(a->prod);
 	for (size_t i = 0; i < a->nafter; i++) {
@@ -313,18 +312,32 @@ hold_of(struct alarmd *a, PGconn *conn, struct inc *inc,
 
 #define SHIFTS_MAX 512
 
-/* Every shift covering now_ms, read once per transaction. */
+/* How long the shifts read are used: the read takes every shift that
+ * covers any moment of it, and routing picks by the moment itself, so a
+ * shift starting or ending within it is right; a roster change heard on
+ * the bus drops them at once (core_shifts_changed). */
+#define SHIFTS_TTL_MS 5000
+
+/* The shifts covering now_ms: read at most every SHIFTS_TTL_MS. */
 static int
 shifts_now(struct alarmd *a, PGconn *conn, int64_t now_ms)
 {
-	if (a->nshifts >= 0 && a->shifts_ms == now_ms)
+	if (a->nshifts >= 0 && now_ms >= a->shifts_ms &&
+	    now_ms < a->shifts_ms + SHIFTS_TTL_MS)
 		return a->nshifts;
 	if (a->shifts == NULL &&
 	    (a->shifts = calloc(SHIFTS_MAX, sizeof(*a->shifts))) == NULL)
 		return -1;
-	a->nshifts = cs_shifts_all(conn, now_ms, a->shifts, SHIFTS_MAX);
+	a->nshifts = cs_shifts_all(conn, now_ms, now_ms + SHIFTS_TTL_MS,
+	    a->shifts, SHIFTS_MAX);
 	a->shifts_ms = now_ms;
 	return a->nshifts;
+}
+
+void
+core_shifts_changed(struct alarmd *a)
+{
+	a->nshifts = -1;
 }
 
 static void
@@ -759,7 +772,7 @@ out:
 
 int
 notify_write(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
-    int64_t now_ms)
+    const struct notice_ids *pre, int64_t now_ms)
 {
 	size_t nrcv = deliver_receiver_count(a->dl), nd = 0, k = 0;
 	struct cs_notification *rows = NULL;
@@ -780,9 +793,18 @@ notify_write(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 	drcv = calloc(nd + 1, sizeof(*drcv));
 	json_out_init(&det);
 	if (rows == NULL || nids == NULL || dids == NULL || dn == NULL ||
-	    drcv == NULL || cs_new_ids(conn, "notifications", nids, n) < 0 ||
-	    cs_new_ids(conn, "deliveries", dids, nd) < 0)
+	    drcv == NULL)
 		goto out;
+	if (pre != NULL && pre->nn >= n && pre->nd >= nd) {
+		memcpy(nids, pre->n, n * sizeof(*nids));
+		memcpy(dids, pre->d, nd * sizeof(*dids));
+	} else {
+		size_t counts[3] = {0, n, nd};
+		int64_t *into[3] = {NULL, nids, dids};
+
+		if (cs_new_ids3(conn, counts, into) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct inc *inc = ns[i].inc;
 
@@ -854,7 +876,7 @@ notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
 	int rc = notify_prepare(a, conn, &n, 1, &inc, 1, now_ms);
 
 	if (rc == 0)
-		rc = notify_write(a, conn, &n, 1, now_ms);
+		rc = notify_write(a, conn, &n, 1, NULL, now_ms);
 	notify_free(&n, 1);
 	return rc;
 }

@@ -272,28 +272,54 @@ cs_lock_incidents(PGconn *c, const int64_t *ids, size_t n, struct inc **out)
 }
 
 int
-cs_new_ids(PGconn *c, const char *table, int64_t *ids, size_t n)
+cs_new_ids3(PGconn *c, const size_t counts[3], int64_t *const ids[3])
 {
 	static const char sql[] =
-	    "SELECT nextval(pg_get_serial_sequence($1, 'id')) "
-	    "FROM generate_series(1, $2::int)";
-	char cnt[24];
-	const char *p[2] = {table, cnt};
+	    "SELECT 0, nextval(pg_get_serial_sequence('incidents', 'id')) "
+	    "FROM generate_series(1, $1::int) UNION ALL "
+	    "SELECT 1, nextval(pg_get_serial_sequence('notifications', 'id')) "
+	    "FROM generate_series(1, $2::int) UNION ALL "
+	    "SELECT 2, nextval(pg_get_serial_sequence('deliveries', 'id')) "
+	    "FROM generate_series(1, $3::int)";
+	char cnt[3][24];
+	const char *p[3] = {cnt[0], cnt[1], cnt[2]};
+	size_t got[3] = {0, 0, 0};
 	PGresult *r;
 
-	if (n == 0)
+	if (counts[0] + counts[1] + counts[2] == 0)
 		return 0;
-	snprintf(cnt, sizeof(cnt), "%zu", n);
-	if ((r = cs_run(c, "new ids", sql, 2, p)) == NULL)
+	for (int k = 0; k < 3; k++)
+		snprintf(cnt[k], sizeof(cnt[k]), "%zu", counts[k]);
+	if ((r = cs_run(c, "new ids", sql, 3, p)) == NULL)
 		return -1;
-	if ((size_t)PQntuples(r) != n) {
-		PQclear(r);
-		return -1;
+	for (int i = 0; i < PQntuples(r); i++) {
+		int64_t k = cs_i64(r, i, 0);
+
+		if (k < 0 || k > 2 || got[k] >= counts[k])
+			continue;
+		ids[k][got[k]++] = cs_i64(r, i, 1);
 	}
-	for (size_t i = 0; i < n; i++)
-		ids[i] = cs_i64(r, (int)i, 0);
 	PQclear(r);
-	return 0;
+	return got[0] == counts[0] && got[1] == counts[1] &&
+		       got[2] == counts[2]
+	    ? 0
+	    : -1;
+}
+
+int
+cs_new_ids(PGconn *c, const char *table, int64_t *ids, size_t n)
+{
+	static const char *const tables[3] = {"incidents", "notifications",
+	    "deliveries"};
+	size_t counts[3] = {0, 0, 0};
+	int64_t *into[3] = {ids, ids, ids};
+
+	for (int k = 0; k < 3; k++)
+		if (strcmp(table, tables[k]) == 0) {
+			counts[k] = n;
+			return cs_new_ids3(c, counts, into);
+		}
+	return -1;
 }
 
 #define MSV(x) "to_timestamp(u." x " / 1000.0)"

@@ -71,6 +71,9 @@ int cs_lock_incidents(PGconn *c, const int64_t *ids, size_t n,
     struct inc **out);
 /* n fresh ids of table ("incidents", "notifications", "deliveries"). */
 int cs_new_ids(PGconn *c, const char *table, int64_t *ids, size_t n);
+/* Fresh ids of the three at once: counts[k] into ids[k] (k: incidents,
+ * notifications, deliveries), in one statement. */
+int cs_new_ids3(PGconn *c, const size_t counts[3], int64_t *const ids[3]);
 /* Write incs[0..n) whole: a new id (cs_new_ids) is inserted, a known one
  * has every mutable column written back.  One statement. */
 int cs_write_incidents(PGconn *c, struct inc *const *incs, size_t n);
@@ -145,9 +148,10 @@ int cs_open_levels(PGconn *c, const char *const *uscc, size_t n,
  * it has one.  0 or -1. */
 int cs_responsibilities(PGconn *c, const char *const *uscc, size_t n,
     struct route_resp *out, int *found);
-/* Every shift (any unit) covering at_ms (at most max); count or -1. */
-int cs_shifts_all(PGconn *c, int64_t at_ms, struct route_shift *out,
-    size_t max);
+/* Every shift (any unit) covering a moment of [from_ms, to_ms) (at most
+ * max); count or -1. */
+int cs_shifts_all(PGconn *c, int64_t from_ms, int64_t to_ms,
+    struct route_shift *out, size_t max);
 /* The name of a unit (district or department), into out. */
 int cs_unit_name(PGconn *c, const char *unit, char *out, size_t size);
 

@@ -232,19 +232,21 @@ shifts_from(PGresult *r, struct route_shift *out, size_t max)
 }
 
 int
-cs_shifts_all(PGconn *c, int64_t at_ms, struct route_shift *out, size_t max)
+cs_shifts_all(PGconn *c, int64_t from_ms, int64_t to_ms,
+    struct route_shift *out, size_t max)
 {
 	static const char sql[] =
 	    "SELECT unit, " MS("start_at") ", " MS("end_at") ", leader::text, "
-	    "officers::text FROM duty_rosters WHERE start_at <= " TS(1)
+	    "officers::text FROM duty_rosters WHERE start_at < " TS(2)
 	    " AND end_at > " TS(1) " ORDER BY start_at";
-	char at[24];
-	const char *p[1] = {at};
+	char at[24], to[24];
+	const char *p[2] = {at, to};
 	PGresult *r;
 	int k;
 
-	snprintf(at, sizeof(at), "%" PRId64, at_ms);
-	if ((r = cs_run(c, "shifts now", sql, 1, p)) == NULL)
+	snprintf(at, sizeof(at), "%" PRId64, from_ms);
+	snprintf(to, sizeof(to), "%" PRId64, to_ms);
+	if ((r = cs_run(c, "shifts now", sql, 2, p)) == NULL)
 		return -1;
 	k = shifts_from(r, out, max);
 	PQclear(r);
