@@ -16,11 +16,13 @@
 #include "core_store.h"
 #include "policy.h"
 #include "route.h"
+#include "risk.pb-c.h"
 
 struct deliver;
 struct metric;
 struct nt_pending;
 struct raised;
+
 
 /* A delivery to hand to the engine once its row is committed. */
 struct pending_delivery {
@@ -48,6 +50,8 @@ struct alarmd {
 	 * incidents (core.c's intake). */
 	struct raised *raised;
 	size_t nraised, raised_cap;
+	struct cleared *cleared;
+	size_t ncleared, cleared_cap;
 
 	/* What the open transaction will do after its COMMIT. */
 	struct pending_delivery *after;
@@ -98,7 +102,14 @@ extern const struct bus_handler core_handlers[];
 int core_before_commit(PGconn *conn, void *arg);
 void core_after_commit(void *arg);
 void core_after_abort(void *arg);
-/* Forget the raised alarms gathered (a rollback, or shutdown). */
+/* core_intake.c: gather a raised / cleared alarm for the intake (BUS_OK,
+ * BUS_SKIP when it makes no incident, BUS_RETRY out of memory); take
+ * what was gathered into incidents in the open transaction (0 or -1);
+ * forget it (a rollback, or shutdown). */
+enum bus_verdict core_intake_add(struct alarmd *a, const Anquan__Alarm *m);
+enum bus_verdict core_intake_clear_add(struct alarmd *a,
+    const Anquan__Alarm *m);
+int core_intake_flush(struct alarmd *a, PGconn *conn);
 void core_intake_clear(struct alarmd *a);
 /* Run the due steps (a timer); returns how many ran. */
 int core_run_due(struct alarmd *a, int64_t now_ms);

@@ -44,6 +44,7 @@ static const char INC_COLS[] =
 
 static struct {
 	PGconn *conn;
+	int pid; /* a new connection may reuse the old one's address */
 	size_t n;
 	char *sql[PREPARED_MAX];
 } prepared;
@@ -55,6 +56,7 @@ prepared_reset(PGconn *c)
 		free(prepared.sql[i]);
 	prepared.n = 0;
 	prepared.conn = c;
+	prepared.pid = c != NULL ? PQbackendPID(c) : 0;
 }
 
 void
@@ -71,7 +73,7 @@ prepared_name(PGconn *c, const char *sql, int n, char *name, size_t size)
 	PGresult *res;
 	size_t i;
 
-	if (prepared.conn != c)
+	if (prepared.conn != c || prepared.pid != PQbackendPID(c))
 		prepared_reset(c);
 	for (i = 0; i < prepared.n; i++)
 		if (strcmp(prepared.sql[i], sql) == 0) {
@@ -604,26 +606,35 @@ cs_point_raises(PGconn *c, const char *const *points, size_t n,
 }
 
 int
-cs_clear_alarm(PGconn *c, const char *ref, int64_t at_ms, int64_t *incident)
+cs_clear_alarms(PGconn *c, const struct cleared *cl, size_t n, int64_t **hits)
 {
 	static const char sql[] =
-	    "UPDATE incident_alarms a SET cleared_at = " TS(2) " "
-	    "FROM incidents i WHERE a.ref = $1 AND a.cleared_at IS NULL "
+	    "UPDATE incident_alarms a SET cleared_at = to_timestamp(u.at / 1000.0) "
+	    "FROM unnest($1::text[], $2::bigint[]) AS u(ref, at), incidents i "
+	    "WHERE a.ref = u.ref AND a.cleared_at IS NULL "
 	    "AND i.id = a.incident_id AND i.status <> 'resolved' "
 	    "RETURNING a.incident_id";
-	char at[24];
-	const char *p[2] = {ref, at};
+	struct store_array a[2];
 	PGresult *r;
-	int n;
+	int k;
 
-	snprintf(at, sizeof(at), "%" PRId64, at_ms);
-	if ((r = cs_run(c, "clear alarm", sql, 2, p)) == NULL)
+	*hits = NULL;
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < n; i++) {
+		store_array_str(&a[0], cl[i].ref);
+		store_array_int64(&a[1], cl[i].at_ms);
+	}
+	if ((r = cs_run_arrays(c, "clear alarms", sql, a, 2)) == NULL)
 		return -1;
-	n = PQntuples(r);
-	if (n > 0)
-		*incident = cs_i64(r, 0, 0);
+	k = PQntuples(r);
+	if (k > 0 && (*hits = calloc((size_t)k, sizeof(**hits))) == NULL) {
+		PQclear(r);
+		return -1;
+	}
+	for (int i = 0; i < k; i++)
+		(*hits)[i] = cs_i64(r, i, 0);
 	PQclear(r);
-	return n > 0;
+	return k;
 }
 
 int

@@ -105,9 +105,15 @@ int cs_insert_alarms(PGconn *c, const struct cs_alarm *al, size_t n);
 int cs_add_alarm(PGconn *c, int64_t incident, const char *ref,
     const char *point, const char *kind, enum al_level level, double value,
     int has_value, double threshold, int has_threshold, int64_t at_ms);
-/* Mark the open alarm ref cleared; *incident set when one was (1). */
-int cs_clear_alarm(PGconn *c, const char *ref, int64_t at_ms,
-    int64_t *incident);
+/* Mark the open alarms cl[0..n) cleared (those of open incidents); the
+ * incident of each one marked into a malloc'd *hits (an incident once
+ * per alarm); count or -1. */
+struct cleared {
+	char *ref;
+	int64_t at_ms;
+};
+int cs_clear_alarms(PGconn *c, const struct cleared *cl, size_t n,
+    int64_t **hits);
 /* Alarms of each point started in (now - window, now], into counts[i]. */
 int cs_point_raises(PGconn *c, const char *const *points, size_t n,
     int64_t window_ms, int *counts);

@@ -431,6 +431,7 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	core_nt_free(a);
 	free(a->nt);
 	free(a->raised);
+	free(a->cleared);
 }
 
 static const struct daemon_spec spec = {
