@@ -1,5 +1,5 @@
 /*
- * core_internal - the struct alarmd that main.c, core.c and core_notify.c
+ * core_internal - the struct alarmd that main.c and the core_*.c files
  * share.  Not for the other parts (they use alarmd.h).
  */
 #ifndef ANQUAN_ALARMD_CORE_INTERNAL_H
@@ -179,5 +179,13 @@ int core_audit(struct alarmd *a, const char *actor, const char *action,
 int core_journal(struct alarmd *a, PGconn *conn);
 /* Free the gathered nt.* messages (after COMMIT, or a rollback). */
 void core_nt_free(struct alarmd *a);
+/* Hand delivery id of payload to receiver once the transaction commits. */
+int core_after_add(struct alarmd *a, int64_t id, const char *receiver,
+    const char *payload, size_t len);
+/* Gather the nt.<status> message of notification nid (core_journal
+ * stages it). */
+int core_stage_nt(struct alarmd *a, const struct inc *inc,
+    const char *status, int64_t nid, size_t nrecipients, const char *held,
+    const char *payload, int64_t now_ms);
 
 #endif

@@ -3,8 +3,9 @@
  * responsibility and the duty shifts covering now), whether it is held
  * (a silence, inhibition, a flapping point), the webhook body of DESIGN.md
  * 4.2, the notification and its deliveries, the nt.* message and the
- * audit entry, all in the caller's transaction; and what waits for its
- * COMMIT (deliveries handed to the engine, consoles told).
+ * audit entry, all in the caller's transaction (what waits for its
+ * COMMIT is core_txn.c's).  Notices are built and written by the set: a
+ * transaction's notices share one statement per read and per write.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -44,132 +45,6 @@ core_plan(const struct alarmd *a, struct inc *inc)
 
 	inc->next_step = al_next_step(&a->policy, &v, &at);
 	inc->next_step_ms = inc->next_step == AL_STEP_NONE ? 0 : at;
-}
-
-int
-core_audit(struct alarmd *a, const char *actor, const char *action,
-    int64_t incident, const char *detail_json)
-{
-	char subject[40];
-
-	snprintf(subject, sizeof(subject), "incident:%" PRId64, incident);
-	return audit_batch_add(&a->audit, actor, action, subject, detail_json);
-}
-
-static int nt_flush(struct alarmd *a, PGconn *conn);
-
-int
-core_journal(struct alarmd *a, PGconn *conn)
-{
-	int rc = nt_flush(a, conn);
-
-	if (audit_batch_flush(conn, &a->audit) < 0)
-		rc = -1;
-	return rc;
-}
-
-void
-core_changed(struct alarmd *a, int64_t id)
-{
-	for (size_t i = 0; i < a->nchanged; i++)
-		if (a->changed[i] == id)
-			return;
-	if (a->nchanged == a->changed_cap) {
-		size_t cap = a->changed_cap ? a->changed_cap * 2 : 64;
-		int64_t *n = realloc(a->changed, cap * sizeof(*n));
-
-		if (n == NULL)
-			return;
-		a->changed = n;
-		a->changed_cap = cap;
-	}
-	a->changed[a->nchanged++] = id;
-}
-
-static int
-after_add(struct alarmd *a, int64_t id, const char *receiver,
-    const char *payload, size_t len)
-{
-	struct pending_delivery *p;
-
-	if (a->nafter == a->after_cap) {
-		size_t cap = a->after_cap ? a->after_cap * 2 : 64;
-		struct pending_delivery *n = realloc(a->after, cap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		a->after = n;
-		a->after_cap = cap;
-	}
-	p = &a->after[a->nafter];
-	if ((p->payload = malloc(len + 1)) == NULL)
-		return -1;
-	memcpy(p->payload, payload, len);
-	p->payload[len] = '\0';
-	p->len = len;
-	p->id = id;
-	snprintf(p->receiver, sizeof(p->receiver), "%s", receiver);
-	a->nafter++;
-	return 0;
-}
-
-static void
-pend_commit(struct alarmd *a)
-{
-	metrics_add(a->m.opened, a->pend.opened);
-	metrics_add(a->m.joined, a->pend.joined);
-	metrics_add(a->m.notified, a->pend.notified);
-	metrics_add(a->m.escalated, a->pend.escalated);
-	metrics_add(a->m.held, a->pend.held);
-	metrics_add(a->m.acked, a->pend.acked);
-	metrics_add(a->m.resolved, a->pend.resolved);
-	metrics_add(a->m.gaps, a->pend.gaps);
-	metrics_add(a->m.reminders, a->pend.reminders);
-	for (size_t i = 0; i < a->pend.nack; i++)
-		metrics_observe(a->m.ack_seconds, a->pend.ack_seconds[i]);
-	memset(&a->pend, 0, sizeof(a->pend));
-}
-
-void
-core_after_discard(struct alarmd *a)
-{
-	a->nshifts = -1;
-	core_intake_clear(a);
-	memset(&a->pend, 0, sizeof(a->pend));
-	for (size_t i = 0; i < a->nafter; i++)
-		free(a->after[i].payload);
-	a->nafter = 0;
-	a->nchanged = 0;
-	audit_batch_clear(&a->audit);
-	core_nt_free(a);
-	bus_producer_discard(a->prod);
-}
-
-void
-core_after_run(struct alarmd *a)
-{
-	struct json_out w;
-
-	pend_commit(a);
-	bus_producer_publish(a->prod);
-	for (size_t i = 0; i < a->nafter; i++) {
-		deliver_submit(a->dl, a->after[i].id, a->after[i].receiver,
-		    a->after[i].payload, a->after[i].len);
-		free(a->after[i].payload);
-	}
-	a->nafter = 0;
-	if (a->nchanged > 0 && a->sse != NULL && sse_clients(a->sse) > 0) {
-		json_out_init(&w);
-		for (size_t i = 0; i < a->nchanged; i++) {
-			json_out_reset(&w);
-			if (api_incident_json(a->st, a->changed[i], &w) == 0 &&
-			    !json_out_failed(&w))
-				sse_broadcast(a->sse, "incident",
-				    json_out_data(&w));
-		}
-		json_out_free(&w);
-	}
-	a->nchanged = 0;
 }
 
 /* --- holds -------------------------------------------------------------- */
@@ -414,128 +289,6 @@ recipients_json(const struct route_result *rr, struct json_out *w)
 		json_out_obj_close(w);
 	}
 	json_out_arr_close(w);
-}
-
-/* An nt.* message waiting for the end of its transaction; it owns its
- * strings. */
-struct nt_pending {
-	char topic[40];
-	char incident[24];
-	char status[16];
-	char level[8];
-	char uscc[19];
-	char *enterprise, *district, *title, *held, *payload;
-	int64_t nid;
-	int tier;
-	int recipients;
-	int64_t at_ms;
-};
-
-static int
-stage_nt(struct alarmd *a, const struct inc *inc, const char *status,
-    int64_t nid, size_t nrecipients, const char *held, const char *payload,
-    int64_t now_ms)
-{
-	struct nt_pending *p;
-
-	if (a->nnt == a->nt_cap) {
-		size_t cap = a->nt_cap ? a->nt_cap * 2 : 64;
-		struct nt_pending *n = realloc(a->nt, cap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		a->nt = n;
-		a->nt_cap = cap;
-	}
-	p = &a->nt[a->nnt];
-	memset(p, 0, sizeof(*p));
-	snprintf(p->topic, sizeof(p->topic), "nt.%s", status);
-	snprintf(p->incident, sizeof(p->incident), "%" PRId64, inc->id);
-	snprintf(p->status, sizeof(p->status), "%s", status);
-	snprintf(p->level, sizeof(p->level), "%s", al_level_name(inc->level));
-	snprintf(p->uscc, sizeof(p->uscc), "%s", inc->uscc);
-	p->enterprise = strdup(inc->enterprise);
-	p->district = strdup(inc->district);
-	p->title = strdup(inc->title);
-	p->held = strdup(held != NULL ? held : "");
-	p->payload = strdup(payload);
-	p->nid = nid;
-	p->tier = inc->tier;
-	p->recipients = (int)nrecipients;
-	p->at_ms = now_ms;
-	a->nnt++;
-	if (p->enterprise == NULL || p->district == NULL || p->title == NULL ||
-	    p->held == NULL || p->payload == NULL)
-		return -1;
-	return 0;
-}
-
-void
-core_nt_free(struct alarmd *a)
-{
-	for (size_t i = 0; i < a->nnt; i++) {
-		free(a->nt[i].enterprise);
-		free(a->nt[i].district);
-		free(a->nt[i].title);
-		free(a->nt[i].held);
-		free(a->nt[i].payload);
-	}
-	a->nnt = 0;
-}
-
-/* Stage the gathered nt.* messages in bus_log in one go. */
-static int
-nt_flush(struct alarmd *a, PGconn *conn)
-{
-	Anquan__Notification *m;
-	Anquan__Envelope *env;
-	const Anquan__Envelope **envs;
-	const char **topics;
-	char err[200];
-	int rc = -1;
-
-	if (a->nnt == 0)
-		return 0;
-	m = calloc(a->nnt, sizeof(*m));
-	env = calloc(a->nnt, sizeof(*env));
-	envs = calloc(a->nnt, sizeof(*envs));
-	topics = calloc(a->nnt, sizeof(*topics));
-	if (m == NULL || env == NULL || envs == NULL || topics == NULL)
-		goto out;
-	for (size_t i = 0; i < a->nnt; i++) {
-		struct nt_pending *p = &a->nt[i];
-
-		anquan__notification__init(&m[i]);
-		m[i].notification_id = p->nid;
-		m[i].incident = p->incident;
-		m[i].status = p->status;
-		m[i].level = p->level;
-		m[i].tier = p->tier;
-		m[i].uscc = p->uscc;
-		m[i].enterprise = p->enterprise;
-		m[i].district = p->district;
-		m[i].title = p->title;
-		m[i].recipients = p->recipients;
-		m[i].held = p->held;
-		m[i].at_ms = p->at_ms;
-		m[i].payload_json = p->payload;
-		anquan__envelope__init(&env[i]);
-		env[i].payload_case = ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION;
-		env[i].notification = &m[i];
-		envs[i] = &env[i];
-		topics[i] = p->topic;
-	}
-	rc = bus_producer_stage_many(a->prod, conn, a->nnt, topics, envs, err,
-	    sizeof(err));
-	if (rc < 0)
-		log_warn("alarmd.stage", "error=\"%s\"", err);
-out:
-	free(m);
-	free(env);
-	free(envs);
-	free(topics);
-	core_nt_free(a);
-	return rc;
 }
 
 /* --- the alarms a notice lists ----------------------------------------- */
@@ -831,10 +584,10 @@ notify_write(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 
 		if (no->held == NULL)
 			for (size_t r = 0; r < nrcv; r++, k++)
-				if (after_add(a, dids[k], drcv[k], no->payload,
+				if (core_after_add(a, dids[k], drcv[k], no->payload,
 				        no->paylen) < 0)
 					goto out;
-		if (stage_nt(a, inc, no->status, nids[i], no->nrecipients,
+		if (core_stage_nt(a, inc, no->status, nids[i], no->nrecipients,
 		        no->held, no->payload, now_ms) < 0)
 			goto out;
 		json_out_reset(&det);
