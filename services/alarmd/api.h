@@ -52,13 +52,15 @@ void api_set(struct alarmd *a);
 
 /*
  * Write incident id as the API shows it (an object: id as a string,
- * status, level, cause, enterprise {uscc, name, district, sector} or null,
- * title, summary, reasons, alarm_count, open_alarms, tier, opened_at,
- * notified_at, acknowledged_at, acknowledged_by, resolved_at,
- * resolved_by, resolution, cleared_at, silenced, inhibited, flapping,
- * next_step, next_step_at) as the next value of out.  One statement on st,
- * inside or outside the caller's transaction.  0 written; 1 no such
- * incident; -1 the store failed (logged).  Nothing is written unless 0.
+ * status, level, cause, enterprise {uscc, name, district, district_name,
+ * sector, sector_name} or null, title, summary, reasons, alarm_count,
+ * open_alarms, tier, opened_at, notified_at, acknowledged_at,
+ * acknowledged_by, resolved_at, resolved_by, resolution, cleared_at,
+ * silenced, inhibited, flapping, next_step, next_step_at) as the next
+ * value of out; district and sector are codes, their names null when the
+ * reference tables do not hold the code.  One statement on st, inside or
+ * outside the caller's transaction.  0 written; 1 no such incident; -1
+ * the store failed (logged).  Nothing is written unless 0.
  */
 int api_incident_json(struct store *st, int64_t id, struct json_out *out);
 
@@ -113,7 +115,8 @@ int api_store_incident(struct store *st, int64_t id, int detail, PGresult **res,
     const char **json, struct store_err *err);
 
 /* Silences, newest first: active 1 in force now, 0 not, -1 all.
- * {"silences":[...],"count":n,"more":bool}. */
+ * {"silences":[...],"count":n,"more":bool}; each silence carries the
+ * name of the district it matches as district_name (or null). */
 int api_store_silences(struct store *st, int active, int limit, PGresult **res,
     const char **json, struct store_err *err);
 

@@ -10,9 +10,11 @@
  * and json_agg: one round trip, numbers as numbers, NULL as null, times in
  * RFC 3339 with +08:00 (every store connection runs in Asia/Shanghai), and
  * Chinese passing through as UTF-8; json, not jsonb, keeps the keys in the
- * order written here.  Filters are fixed in the text with the ($n IS NULL
- * OR ...) pattern, never spliced in.  Lists read limit + 1 rows so that
- * "more" can say the list was cut without counting the whole table.
+ * order written here.  Codes of districts and sectors are answered with
+ * their names beside them, looked up in the reference tables by the same
+ * statement.  Filters are fixed in the text with the ($n IS NULL OR ...)
+ * pattern, never spliced in.  Lists read limit + 1 rows so that "more"
+ * can say the list was cut without counting the whole table.
  *
  * Reads run in a read-only transaction with a statement_timeout of their
  * own, so they can neither write nor hold the loop long.  The incident
@@ -34,13 +36,23 @@
 #define FINITE(X)                                                              \
 	"NULLIF(NULLIF(NULLIF(" X ", 'NaN'), 'Infinity'), '-Infinity')"
 
-/* The members of an incident i (api.h lists them), for json_build_object. */
+/*
+ * The members of an incident i (api.h lists them), for json_build_object.
+ * The enterprise's district and sector come as the codes the incident
+ * holds and as their names from the reference tables (0001_reference.sql),
+ * null for a code those do not hold so that a client shows the code
+ * instead.  Subqueries on the primary keys rather than joins, so that the
+ * one fragment serves the list, the incident and its detail alike.
+ */
 #define INCIDENT_FIELDS                                                        \
 	"'id', i.id::text, 'status', i.status, 'level', i.level, "             \
 	"'cause', i.cause, "                                                   \
 	"'enterprise', CASE WHEN i.uscc IS NULL THEN NULL ELSE "               \
 	"  json_build_object('uscc', i.uscc::text, 'name', i.enterprise, "     \
-	"    'district', i.district, 'sector', i.sector) END, "                \
+	"    'district', i.district, 'district_name', (SELECT dn.name "        \
+	"      FROM districts dn WHERE dn.code = i.district), "                \
+	"    'sector', i.sector, 'sector_name', (SELECT sn.name "              \
+	"      FROM sectors sn WHERE sn.code = i.sector)) END, "               \
 	"'title', i.title, 'summary', i.summary, 'reasons', i.reasons, "       \
 	"'alarm_count', i.alarm_count, 'open_alarms', i.open_alarms, "         \
 	"'tier', i.tier, 'opened_at', i.opened_at, "                           \
@@ -54,9 +66,12 @@
 	"'flapping', i.flapping, 'next_step', i.next_step, "                   \
 	"'next_step_at', i.next_step_at"
 
-/* A silence s; its state by the transaction's clock. */
+/* A silence s; its state by the transaction's clock; the name of the
+ * district it matches (null when it matches none, or an unknown code). */
 #define SILENCE_JSON                                                           \
 	"json_build_object('id', s.id::text, 'matchers', s.matchers, "         \
+	"'district_name', (SELECT dn.name FROM districts dn "                  \
+	"  WHERE dn.code = s.matchers->>'district'), "                         \
 	"'author', s.author, 'reason', s.reason, "                             \
 	"'starts_at', s.starts_at, 'ends_at', s.ends_at, "                     \
 	"'created_at', s.created_at, 'expired_at', s.expired_at, "             \

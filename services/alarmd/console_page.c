@@ -7,7 +7,9 @@
  * other host (the console must work in a duty room without internet, and
  * console.c's Content-Security-Policy refuses anything else).  Text for the
  * officers is Chinese; data from the API is always put in with textContent,
- * never as markup.  The data-testid attributes are what the browser test
+ * never as markup.  Districts and sectors are shown by the names the API
+ * sends beside their codes (district_name, sector_name), by the code where
+ * the API has no name.  The data-testid attributes are what the browser test
  * (tests/browser/console.mjs) drives; keep them when changing the page.
  */
 #include "console.h"
@@ -295,6 +297,12 @@ const char console_page[] =
 	"\n"
 	"  function levelOf(inc) { return LEVELS.indexOf(inc.level) >= 0 ? inc.level : 'blue'; }\n"
 	"\n"
+	"  /* A district or sector as the officers read it: its name (历下区, 危险化学品),\n"
+	"     the code when the API knows no name for it. */\n"
+	"  function named(name, code) { return name || code || ''; }\n"
+	"  /* A district with its code after the name: the filters and silences take the code. */\n"
+	"  function districtText(name, code) { return name && code ? name + '（' + code + '）' : named(name, code); }\n"
+	"\n"
 	"  /* A list in an answer: the array itself, or its first array field. */\n"
 	"  function listOf(data, key) {\n"
 	"    if (Array.isArray(data)) return data;\n"
@@ -548,7 +556,7 @@ const char console_page[] =
 	"  function card(v) {\n"
 	"    var inc = v.inc, id = String(inc.id), ent = inc.enterprise || {};\n"
 	"    var bits = [ent.name || causeName(inc.cause)];\n"
-	"    if (ent.district) bits.push('属地 ' + ent.district);\n"
+	"    if (ent.district) bits.push('属地 ' + named(ent.district_name, ent.district));\n"
 	"    bits.push('报警 ' + (inc.alarm_count || 0) + ' 条');\n"
 	"    if (escalations(inc)) bits.push('已升级 ' + escalations(inc) + ' 级');\n"
 	"    if (inc.silenced) bits.push('已静默');\n"
@@ -600,10 +608,10 @@ const char console_page[] =
 	"    return pane;\n"
 	"  }\n"
 	"\n"
-	"  function kv(dl, key, value) {\n"
+	"  function kv(dl, key, value, testid) {\n"
 	"    if (value === null || value === undefined || value === '') return;\n"
 	"    dl.appendChild(el('dt', { text: key }));\n"
-	"    dl.appendChild(el('dd', null, [value]));\n"
+	"    dl.appendChild(el('dd', { 'data-testid': testid }, [value]));\n"
 	"  }\n"
 	"\n"
 	"  function renderDetail(error) {\n"
@@ -628,8 +636,8 @@ const char console_page[] =
 	"    if (d.summary) pane.appendChild(el('p', { 'data-testid': 'detail-summary', text: d.summary }));\n"
 	"    var dl = el('dl', { class: 'kv' });\n"
 	"    kv(dl, '企业', ent.name ? ent.name + (ent.uscc ? '（' + ent.uscc + '）' : '') : null);\n"
-	"    kv(dl, '属地', ent.district);\n"
-	"    kv(dl, '行业', ent.sector);\n"
+	"    kv(dl, '属地', districtText(ent.district_name, ent.district), 'detail-district');\n"
+	"    kv(dl, '行业', named(ent.sector_name, ent.sector), 'detail-sector');\n"
 	"    kv(dl, '原因', causeName(d.cause));\n"
 	"    kv(dl, '发生时间', fmtTime(d.opened_at));\n"
 	"    kv(dl, '报警', (d.alarm_count || 0) + ' 条' + (d.open_alarms !== undefined ? '，未消除 ' + d.open_alarms + ' 条' : ''));\n"
@@ -790,7 +798,8 @@ const char console_page[] =
 	"      items.forEach(function (s) {\n"
 	"        var m = s.matchers || {};\n"
 	"        var cond = Object.keys(m).map(function (k) {\n"
-	"          return (MATCHER_NAME[k] || k) + '=' + (k === 'level' ? (LEVEL_NAME[m[k]] || m[k]) : m[k]);\n"
+	"          return (MATCHER_NAME[k] || k) + '=' + (k === 'level' ? (LEVEL_NAME[m[k]] || m[k])\n"
+	"            : k === 'district' ? districtText(s.district_name, m[k]) : m[k]);\n"
 	"        }).join('，');\n"
 	"        var active = s.active !== undefined ? s.active : !s.expired_at && Date.parse(s.ends_at) > Date.now();\n"
 	"        var stateText = s.expired_at ? '已解除' + (s.expired_by ? '（' + s.expired_by + '）' : '')\n"

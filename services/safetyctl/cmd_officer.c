@@ -14,7 +14,9 @@
  * and in revoke; the token is printed once and is gone when the command
  * ends.  ID is the officer's id as the duty rosters carry it (it is what
  * the audit journal and the incidents record as who acknowledged), NAME
- * the name the console shows.  An officer may hold several tokens.
+ * the name the console shows.  An officer may hold several tokens.  list
+ * pads its columns by terminal columns (text_width.h), not bytes, so that
+ * Chinese names keep the columns after them in line.
  *
  * create and revoke each append their audit entry (officer.token_created,
  * officer.token_revoked; subject officer:<id>, actor safetyctl:<os user>)
@@ -35,6 +37,7 @@
 #include "json.h"
 #include "safetyctl.h"
 #include "sha256.h"
+#include "text_width.h"
 
 /* Characters of the prefix, after "aq_" (alarmd's OFFICERS_PREFIX_LEN). */
 #define OFFICER_PREFIX_LEN 8
@@ -302,6 +305,44 @@ officer_create(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+/* The columns of officer list. */
+#define LIST_COLUMNS 5
+
+/*
+ * Print the rows of res under titles, each column as wide as its widest
+ * cell in terminal columns (text_width.h): names are Chinese, two columns
+ * a character in three bytes, so padding by bytes would skew the rest of
+ * the line.  The last column is not padded.
+ */
+static void
+list_print(const PGresult *res, const char *const titles[LIST_COLUMNS])
+{
+	size_t width[LIST_COLUMNS];
+	int rows = PQntuples(res);
+
+	for (int col = 0; col < LIST_COLUMNS; col++) {
+		width[col] = text_width(titles[col], strlen(titles[col]));
+		for (int r = 0; r < rows; r++) {
+			size_t w = text_width(PQgetvalue(res, r, col),
+			    (size_t)PQgetlength(res, r, col));
+
+			if (w > width[col])
+				width[col] = w;
+		}
+	}
+	for (int r = -1; r < rows; r++)
+		for (int col = 0; col < LIST_COLUMNS; col++) {
+			const char *cell =
+			    r < 0 ? titles[col] : PQgetvalue(res, r, col);
+
+			if (col < LIST_COLUMNS - 1) {
+				text_pad(stdout, cell, width[col]);
+				fputs("  ", stdout);
+			} else
+				printf("%s\n", cell);
+		}
+}
+
 static int
 officer_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -310,10 +351,9 @@ officer_list(struct ctl *ctl, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const titles[] = {
+	static const char *const titles[LIST_COLUMNS] = {
 	    "PREFIX", "OFFICER", "NAME", "CREATED", "REVOKED"};
 	const char *vals[1] = {NULL};
-	int width[5];
 	struct store_err err;
 	PGresult *res = NULL;
 	struct store *st;
@@ -352,21 +392,8 @@ officer_list(struct ctl *ctl, int argc, char **argv)
 			printf("no tokens for officer %s\n", vals[0]);
 		else
 			printf("no officer tokens\n");
-	} else {
-		for (int col = 0; col < 5; col++) {
-			width[col] = (int)strlen(titles[col]);
-			for (int r = 0; r < PQntuples(res); r++)
-				if (PQgetlength(res, r, col) > width[col])
-					width[col] = PQgetlength(res, r, col);
-			printf("%-*s%s", col < 4 ? width[col] : 0, titles[col],
-			    col < 4 ? "  " : "\n");
-		}
-		for (int r = 0; r < PQntuples(res); r++)
-			for (int col = 0; col < 5; col++)
-				printf("%-*s%s", col < 4 ? width[col] : 0,
-				    PQgetvalue(res, r, col),
-				    col < 4 ? "  " : "\n");
-	}
+	} else
+		list_print(res, titles);
 	PQclear(res);
 	store_close(st);
 	return CTL_OK;

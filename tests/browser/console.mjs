@@ -11,7 +11,9 @@
  * command that makes an incident arrive, e.g. one that publishes an alarm
  * or feeds a reading over HH), waits for a new incident to appear in the
  * list without any reload and over the same stream connection, opens it,
- * clicks 签收 and waits until the page shows it acknowledged.  It prints
+ * checks that the card and the detail name the enterprise's district and
+ * sector as the API does (the names, the code only where the API has no
+ * name), clicks 签收 and waits until the page shows it acknowledged.  It prints
  * what it saw as it goes and, last, one line
  *
  *   incident=<id> level=<level> status=acknowledged
@@ -103,6 +105,25 @@ function runCallback(cmd, timeoutMs) {
       else reject(new Failure(`the callback failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${cmd}`));
     });
   });
+}
+
+/*
+ * The district and sector the page must show for incident id, from the
+ * API itself (GET /v1/incidents/{id}, which needs no token): the names,
+ * or the codes where the API knows no name.  null for an incident with
+ * no enterprise.
+ */
+async function expectedPlace(origin, id) {
+  const res = await fetch(`${origin}/v1/incidents/${id}`, { headers: { Accept: 'application/json' } });
+  if (res.status !== 200) throw new Failure(`GET /v1/incidents/${id} answered ${res.status}`);
+  const ent = (await res.json()).enterprise;
+  if (!ent) return null;
+  return {
+    code: ent.district,
+    district: ent.district_name || ent.district,
+    sector: ent.sector_name || ent.sector,
+    named: Boolean(ent.district_name && ent.sector_name),
+  };
 }
 
 /* What the page shows about one incident card. */
@@ -209,6 +230,19 @@ async function main() {
     const reasons = await page.$$eval('[data-testid="detail-reasons"] li', (els) => els.map((e) => e.textContent.trim()));
     say(`detail: ${(await page.locator('[data-testid="detail-title"]').textContent()).trim()}`);
     for (const r of reasons) say(`  reason: ${r}`);
+
+    /* Where it is, in words the officers read. */
+    const place = await expectedPlace(origin, id);
+    if (place) {
+      const district = (await page.locator('[data-testid="detail-district"]').textContent()).trim();
+      const sector = (await page.locator('[data-testid="detail-sector"]').textContent()).trim();
+      say(`detail: 属地 ${district}, 行业 ${sector}`);
+      if (!district.startsWith(place.district)) throw new Failure(`the detail shows the district as '${district}', not as '${place.district}'`);
+      if (sector !== place.sector) throw new Failure(`the detail shows the sector as '${sector}', not as '${place.sector}'`);
+      const onCard = /属地 (\S+)/.exec(seen.text);
+      if (!onCard || onCard[1] !== place.district) throw new Failure(`the card shows ${onCard ? `'属地 ${onCard[1]}'` : 'no 属地'}, not '属地 ${place.district}': ${seen.text}`);
+      if (!place.named) say(`note: the API has no name for district ${place.code} or sector ${place.sector}; the codes are shown`);
+    }
     const ack = page.locator('[data-testid="btn-ack"]');
     if (await ack.isDisabled()) throw new Failure(`签收 is not offered for incident ${id} (status ${seen.status})`);
     say('clicking 签收');
