@@ -147,7 +147,7 @@ stop:
 	deploy/run.sh stop
 
 # --- benchmarks: tests/bench/<name>.sh, `make bench-<name>` -------------------
-BENCH_SH := $(patsubst tests/bench/%.sh,%,$(wildcard tests/bench/*.sh))
+BENCH_SH := $(filter-out bench_lib,$(patsubst tests/bench/%.sh,%,$(wildcard tests/bench/*.sh)))
 bench: $(addprefix bench-,$(BENCH_SH))
 bench-%: deps
 	$(MAKE) build-all

@@ -55,6 +55,8 @@
 # the incidents were opened (intake), first notified (the due-step loop)
 # and delivered, as rates, with the CPU alarmd and PostgreSQL used.
 #
+# E2E=0 leaves phase 1 out, ALERTMANAGER=0 phases 4 and 5 (a quicker
+# run while working on alarmd; their figures are then missing or 0).
 # The machine may be shared: host_load_1m and *_host_busy_pct say how busy
 # it was.  Prints key=value lines and the targets as a comment; fails only
 # when a tool fails (a figure that misses its target is a result).
@@ -85,71 +87,20 @@ AQ_LAT_FIRST=1000000
 AQ_SAT_FIRST=2000000
 AM_LAT_FIRST=3000000
 AM_SAT_FIRST=4000000
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$ROOT/$build ;; esac
-BIN=$build/bin
+# shellcheck source=SCRIPTDIR/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
+bench_init "$build"
 AM_BIN=/usr/bin/prometheus-alertmanager
-for p in "$BIN/alarmd" "$BIN/riskd" "$BIN/ingestd" "$BIN/safetyctl" \
+bench_need "$BIN/alarmd" "$BIN/riskd" "$BIN/ingestd" "$BIN/safetyctl" \
     "$build/bench/alarm_sink" "$build/bench/alarm_feed" \
     "$build/bench/alarm_post" "$build/bench/alarm_e2e" \
-    "$build/bench/risk_uscc"; do
-	[ -x "$p" ] || { echo "alarm.sh: $p is not built (make BUILD=$build build-all)" >&2; exit 1; }
-done
+    "$build/bench/risk_uscc"
 [ -x "$AM_BIN" ] || "$ROOT/deploy/install-deps.sh" --bench
-[ -x "$AM_BIN" ] || { echo "alarm.sh: $AM_BIN is missing (deploy/install-deps.sh --bench)" >&2; exit 1; }
+[ -x "$AM_BIN" ] || die "$AM_BIN is missing (deploy/install-deps.sh --bench)"
 
-T=""
 SINK=""; APID=""; RPID=""; IPID=""; FPID=""; MPID=""
-# stop PID: TERM, up to 10 s to finish, then KILL.
-stop() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-cleanup() {
-	rc=$?
-	for p in "$FPID" "$APID" "$RPID" "$IPID" "$MPID" "$SINK"; do stop "$p"; done
-	if [ -n "$T" ]; then
-		"$ROOT/deploy/pgctl.sh" destroy "$T/db" >/dev/null 2>&1 || true
-		if [ $rc = 0 ]; then rm -rf "$T"; else echo "alarm.sh: kept $T (*.log, *.out)" >&2; fi
-	fi
-	exit $rc
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 25000 ))
-		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			echo "$p"; return
-		fi
-	done
-}
-
-die() { echo "alarm.sh: $*" >&2; exit 1; }
-
-# wait_until SECONDS WHAT CMD...: poll CMD every 50 ms.
-wait_until() {
-	s=$1; what=$2; shift 2
-	end=$(( $(date +%s) + s ))
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && die "timed out waiting for $what"
-		sleep 0.05
-	done
-}
-
-T=$(mktemp -d /tmp/anquan-bench.XXXXXX)
-chmod 755 "$T"
-"$ROOT/deploy/pgctl.sh" init "$T/db" "$(free_port)" >/dev/null
-CONN=$(cat "$T/db/conninfo")
-ANQUAN_CONNINFO=$CONN
-export ANQUAN_CONNINFO
-sql() { psql "$CONN" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
-"$BIN/safetyctl" -c "$CONN" migrate --dir "$ROOT/deploy/sql" >"$T/migrate.log" 2>&1 \
-    || { cat "$T/migrate.log" >&2; exit 1; }
+stop_all() { for p in "$FPID" "$APID" "$RPID" "$IPID" "$MPID" "$SINK"; do stop "$p"; done; }
+bench_cluster stop_all "*.log, *.out"
 
 sink_port=$(free_port)
 alarmd_http=127.0.0.1:$(free_port)
@@ -329,6 +280,7 @@ wait_until 90 "riskd to load $all_points points" riskd_ready
 wait_until 30 "alarmd /healthz" curl -sf "http://$alarmd_http/healthz"
 
 # --- 1. end to end --------------------------------------------------------------
+if [ "${E2E:-1}" = 1 ]; then
 h0=$(host_jiffies)
 "$build/bench/alarm_e2e" "$pull_ep" "$ipub_ep" bench "$token" "$points" \
     "$e2e_rate" "$e2e_secs" "$E2E_FIRST" "$T/e2e.tsv" >"$T/e2e.out" 2>"$T/e2e.err" ||
@@ -348,6 +300,7 @@ awk '$2 > 0 { print $1, $2 }' "$T/e2e.tsv" >"$T/e2e.acc"
 summary reading_to_webhook "$E2E_FIRST" $((E2E_FIRST + crossings)) "$T/e2e.acc" >"$T/e2e.all"
 grep -v '_per_s=\|_first_to_last_s=' "$T/e2e.all" >"$T/e2e.kv" || true
 cat "$T/e2e.kv"
+fi
 stop "$RPID"; RPID=""
 stop "$IPID"; IPID=""
 
@@ -447,6 +400,7 @@ echo "alarmd_step_errors=$(metric anquan_alarmd_step_errors_total "$alarmd_http"
 stop "$APID"; APID=""
 
 # --- 4. and 5. Alertmanager -------------------------------------------------------
+if [ "${ALERTMANAGER:-1}" = 1 ]; then
 cat >"$T/alertmanager.yml" <<EOF
 route:
   receiver: sink
@@ -492,6 +446,7 @@ cat "$T/am_sat.kv"
 am_hwm=$(hwm_kib "$MPID")
 echo "alertmanager_failed_notifications=$(metric alertmanager_notifications_failed_total "$am_http")"
 stop "$MPID"; MPID=""
+fi
 echo "sink_unmarked_notices=$(stat_of unmarked 0 1)"
 
 # --- the figures of the issue -----------------------------------------------------

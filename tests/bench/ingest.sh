@@ -32,58 +32,14 @@ secs=${2:-10}
 clients=${3:-4}
 window=${4:-64}
 points=10000
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$ROOT/$build ;; esac
-BIN=$build/bin
-for p in "$BIN/ingestd" "$BIN/safetyctl" "$build/bench/ingest_load" \
-    "$build/bench/ingest_zmq" "$build/bench/ingest_copy"; do
-	[ -x "$p" ] || { echo "ingest.sh: $p is not built (make BUILD=$build build-all)" >&2; exit 1; }
-done
-
-T=""
+# shellcheck source=SCRIPTDIR/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
+bench_init "$build"
+bench_need "$BIN/ingestd" "$BIN/safetyctl" "$build/bench/ingest_load" \
+    "$build/bench/ingest_zmq" "$build/bench/ingest_copy"
 IPID=""
-cleanup() {
-	rc=$?
-	if [ -n "$IPID" ]; then
-		kill -TERM "$IPID" 2>/dev/null || true
-		i=0
-		while kill -0 "$IPID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-		kill -KILL "$IPID" 2>/dev/null || true
-	fi
-	if [ -n "$T" ]; then
-		"$ROOT/deploy/pgctl.sh" destroy "$T/db" >/dev/null 2>&1 || true
-		if [ $rc = 0 ]; then rm -rf "$T"; else echo "ingest.sh: kept $T (ingestd.log)" >&2; fi
-	fi
-	exit $rc
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 25000 ))
-		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			echo "$p"; return
-		fi
-	done
-}
-
-# wait_until SECONDS WHAT CMD...: poll CMD every 50 ms.
-wait_until() {
-	s=$1; what=$2; shift 2
-	end=$(( $(date +%s) + s ))
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && { echo "ingest.sh: timed out waiting for $what" >&2; exit 1; }
-		sleep 0.05
-	done
-}
-
-T=$(mktemp -d /tmp/anquan-bench.XXXXXX)
-chmod 755 "$T"
-"$ROOT/deploy/pgctl.sh" init "$T/db" "$(free_port)" >/dev/null
-CONN=$(cat "$T/db/conninfo")
-sql() { psql "$CONN" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
-"$BIN/safetyctl" -c "$CONN" migrate --dir "$ROOT/deploy/sql" >"$T/migrate.log" 2>&1 \
-    || { cat "$T/migrate.log" >&2; exit 1; }
+stop_all() { stop "$IPID"; }
+bench_cluster stop_all ingestd.log
 
 districts=$(sql "SELECT string_agg(code, ',') FROM (SELECT code FROM districts ORDER BY code LIMIT 3) d")
 sectors=$(sql "SELECT string_agg(code, ',') FROM (SELECT code FROM sectors ORDER BY code LIMIT 3) s")
@@ -124,8 +80,7 @@ base_ms=$(( ($(date +%s) - 3 * 3600) * 1000 ))
 
 # CPU seconds ingestd has used, and the host's busy and total jiffies: per
 # phase they show whether ingestd or PostgreSQL is what the rate hits.
-ingestd_cpu() { awk '{ printf "%.2f\n", ($14 + $15) / 100 }' "/proc/$IPID/stat"; }
-host_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
+ingestd_cpu() { cpu_s "$IPID"; }
 # phase_cpu NAME CPU0 "BUSY0 TOTAL0": ingestd's share of one core and the
 # host's busy share over the phase.
 phase_cpu() {
@@ -138,9 +93,10 @@ phase_cpu() {
 
 # key VALUE from a key=value file.
 kv() { sed -n "s/^$1=//p" "$2" | tail -n 1; }
+# metric_sum NAME: a family's sum on ingestd's /metrics, 0 when missing.
 metric_sum() {
-	curl -sf "http://127.0.0.1:$http_port/metrics" |
-	    awk -v n="$1" '$1 ~ "^"n"(\\{.*\\})?$" { s += $2 } END { printf "%.0f\n", s }'
+	bench_m=$(metric "$1" "127.0.0.1:$http_port")
+	echo "${bench_m:-0}"
 }
 
 # 1. HTTP

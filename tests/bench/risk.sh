@@ -44,68 +44,15 @@ rate=20000
 rounds=$((secs * 3))
 [ "$rounds" -ge 5 ] || rounds=5
 feed_resync=${RISK_FEED_RESYNC:-10m}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-case $build in /*) ;; *) build=$ROOT/$build ;; esac
-BIN=$build/bin
-for p in "$BIN/riskd" "$BIN/ingestd" "$BIN/safetyctl" "$build/bench/risk_feed" \
-    "$build/bench/risk_latency" "$build/bench/risk_uscc"; do
-	[ -x "$p" ] || { echo "risk.sh: $p is not built (make BUILD=$build build-all)" >&2; exit 1; }
-done
-
-T=""
+# shellcheck source=SCRIPTDIR/bench_lib.sh
+. "$(dirname "$0")/bench_lib.sh"
+bench_init "$build"
+bench_need "$BIN/riskd" "$BIN/ingestd" "$BIN/safetyctl" "$build/bench/risk_feed" \
+    "$build/bench/risk_latency" "$build/bench/risk_uscc"
 RPID=""
 IPID=""
-# stop PID: TERM, up to 10 s to finish, then KILL.
-stop() {
-	[ -n "$1" ] || return 0
-	kill -TERM "$1" 2>/dev/null || true
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -KILL "$1" 2>/dev/null || true
-	wait "$1" 2>/dev/null || true
-}
-cleanup() {
-	rc=$?
-	stop "$RPID"
-	stop "$IPID"
-	if [ -n "$T" ]; then
-		"$ROOT/deploy/pgctl.sh" destroy "$T/db" >/dev/null 2>&1 || true
-		if [ $rc = 0 ]; then rm -rf "$T"; else echo "risk.sh: kept $T (riskd-*.log, ingestd.log)" >&2; fi
-	fi
-	exit $rc
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 25000 ))
-		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			echo "$p"; return
-		fi
-	done
-}
-
-die() { echo "risk.sh: $*" >&2; exit 1; }
-
-# wait_until SECONDS WHAT CMD...: poll CMD every 50 ms.
-wait_until() {
-	s=$1; what=$2; shift 2
-	end=$(( $(date +%s) + s ))
-	while ! "$@" >/dev/null 2>&1; do
-		[ "$(date +%s)" -ge "$end" ] && die "timed out waiting for $what"
-		sleep 0.05
-	done
-}
-
-T=$(mktemp -d /tmp/anquan-bench.XXXXXX)
-chmod 755 "$T"
-"$ROOT/deploy/pgctl.sh" init "$T/db" "$(free_port)" >/dev/null
-CONN=$(cat "$T/db/conninfo")
-ANQUAN_CONNINFO=$CONN
-export ANQUAN_CONNINFO
-sql() { psql "$CONN" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
-"$BIN/safetyctl" -c "$CONN" migrate --dir "$ROOT/deploy/sql" >"$T/migrate.log" 2>&1 \
-    || { cat "$T/migrate.log" >&2; exit 1; }
+stop_all() { stop "$RPID"; stop "$IPID"; }
+bench_cluster stop_all "riskd-*.log, ingestd.log"
 
 pub_port=$(free_port)
 riskd_pub_port=$(free_port)
@@ -114,20 +61,13 @@ ingestd_http=127.0.0.1:$(free_port)
 pull_port=$(free_port)
 PUB_EP=tcp://127.0.0.1:$pub_port
 
-# metric NAME [ADDR]: the sum of a family's series on a daemon's /metrics
-# (riskd's by default); empty when the family is missing.
-metric() {
-	curl -sf "http://${2:-$riskd_http}/metrics" |
-	    awk -v n="$1" '$1 ~ "^"n"(\\{.*\\})?$" { s += $2; f = 1 } END { if (f) printf "%.0f\n", s }'
-}
-metric_is() { [ "$(metric "$1")" = "$2" ]; }
+# riskd_metric NAME: the sum of a family's series on riskd's /metrics;
+# empty when the family is missing.
+riskd_metric() { metric "$1" "$riskd_http"; }
+metric_is() { [ "$(riskd_metric "$1")" = "$2" ]; }
 riskd_healthy() { curl -sf "http://$riskd_http/healthz" >/dev/null; }
 riskd_ready() { riskd_healthy && metric_is anquan_riskd_live 1 && metric_is anquan_riskd_points "$1"; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-# CPU seconds a process has used, and the host's busy and total jiffies.
-hz=$(getconf CLK_TCK)
-cpu_s() { awk -v hz="$hz" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' "/proc/$1/stat"; }
-host_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 
 # start_riskd NAME [-o KEY=VALUE ...]: riskd on our endpoints, log $T/NAME.log.
 start_riskd() {
@@ -142,7 +82,7 @@ start_riskd() {
 # The anquan_bus_* counters that tell whether riskd took the live path.
 bus_counters() {
 	for c in received handled duplicates gaps replayed dropped malformed; do
-		echo "$1_bus_${c}=$(metric "anquan_bus_${c}_total")"
+		echo "$1_bus_${c}=$(riskd_metric "anquan_bus_${c}_total")"
 	done
 }
 
@@ -213,9 +153,9 @@ i=0
 while ! metric_is anquan_riskd_alarms_open "$high_points" && [ $i -lt 100 ]; do
 	sleep 0.1; i=$((i + 1))
 done
-alarms_open=$(metric anquan_riskd_alarms_open)
+alarms_open=$(riskd_metric anquan_riskd_alarms_open)
 echo "alarms_open=$alarms_open"
-echo "alarms_raised=$(metric anquan_riskd_alarms_raised_total)"
+echo "alarms_raised=$(riskd_metric anquan_riskd_alarms_raised_total)"
 bus_counters feed | tee "$T/feed_bus.kv"
 kv() { sed -n "s/^$1=//p" "$2"; }
 if [ "$(kv feed_bus_replayed "$T/feed_bus.kv")" = 0 ] &&
@@ -257,7 +197,7 @@ awk -v r0="$rc0" -v r1="$(cpu_s "$RPID")" -v i0="$ic0" -v i1="$(cpu_s "$IPID")" 
 	printf "latency_host_busy_pct=%.0f\n", (t1 > t0 ? 100 * (b1 - b0) / (t1 - t0) : 0)
 }'
 bus_counters latency
-echo "latency_alarms_open_end=$(metric anquan_riskd_alarms_open)"
+echo "latency_alarms_open_end=$(riskd_metric anquan_riskd_alarms_open)"
 
 echo "# targets: readings_evaluated_per_s >= 500000, commit_to_alarm_p99_ms <= 10"
 [ "$alarms_open" = "$high_points" ] ||

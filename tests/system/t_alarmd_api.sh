@@ -5,39 +5,26 @@
 # its fallback and their attempts), then every route: GET /v1/incidents
 # (each filter, limit, "more" and the before cursor), GET
 # /v1/incidents/{id} (alarms newest first, notifications with deliveries
-# and attempts' outcomes), POST .../ack and .../resolve with an officer's
+# and attempts' outcomes), the enterprise's district and sector as codes
+# with their names beside them (null for codes the reference tables do not
+# hold), POST .../ack and .../resolve with an officer's
 # token (401 without one, 409 with the life cycle's reason in Chinese, the
 # note required for orange, the change, its notification and its audit
 # entry in the store), silences created with a duration and with ends_at,
-# listed, expired (409 the second time) and audited, and the roster gaps
+# listed (with the name of the district matched), expired (409 the second
+# time) and audited, and the roster gaps
 # of every unit over the coming days.  Every 400 names its parameter or
 # field; with the store stopped every route answers 503 with Retry-After
 # and recovers when it is back; Chinese comes through as UTF-8 (not \u
 # escapes); the audit journal verifies; SIGTERM exits 0 with no sanitizer
 # report.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/alert_lib.sh"
 sys_setup
-
-ctl() { "$BIN/safetyctl" -c "$ANQUAN_CONNINFO" "$@"; }
-APORT=$(free_port)
-CONF=$T/anquan.conf
-cat >"$CONF" <<CONF
-[log]
-level = info
-[store]
-backoff_min = 50ms
-backoff_max = 300ms
-[bus]
-ingestd_pub = tcp://127.0.0.1:$(free_port)
-ingest_pull = tcp://127.0.0.1:$(free_port)
-riskd_pub = tcp://127.0.0.1:$(free_port)
-alarmd_pub = tcp://127.0.0.1:$(free_port)
-resync = 500ms
-[alarmd]
-http_listen = 127.0.0.1:$APORT
+al_init
+al_conf <<CONF
 gap_check = 1s
 CONF
-A=http://127.0.0.1:$APORT
 
 # call METHOD PATH [BODY] [TOKEN]: the status on stdout, the body in
 # $T/body, the headers in $T/hdr.
@@ -139,9 +126,7 @@ sql "INSERT INTO incident_alarms (incident_id, ref, point, kind, level, value, t
         SELECT id, now(), CASE WHEN receiver = 'gw' THEN 500 ELSE 200 END, 2.5,
             CASE WHEN receiver = 'gw' THEN 'HTTP 500' END FROM deliveries"
 
-sys_spawn alarmd "$BIN/alarmd" -d -f "$CONF"
-ALARMD=$LAST_PID
-wait_for 30 "alarmd /healthz" curl -fsS "$A/healthz"
+al_start_alarmd
 
 # --- GET /v1/incidents -------------------------------------------------
 expect 200 "list" GET /v1/incidents
@@ -149,6 +134,10 @@ assert_eq "$(j '[.incidents[].id] | join(",")')" "$I5,$I4,$I3,$I2,$I1" "every in
 assert_eq "$(j '.count, .more, .next_before' | tr '\n' ' ')" "5 false null " "count, more, next_before"
 assert_eq "$(j ".incidents[] | select(.id == \"$I1\") | [.status, .level, .cause, .enterprise.uscc, .enterprise.name, .enterprise.district, .enterprise.sector, .title, .reasons[0].text, .alarm_count, .open_alarms, .tier, .silenced, .inhibited, .flapping] | map(tostring) | join(\"|\")")" \
     "firing|orange|alarm|$E1|齐鲁化工|370112|hazchem|液位高高报警|液位高高|2|1|0|false|false|false" "an incident's fields"
+assert_eq "$(j ".incidents[] | select(.id == \"$I1\") | .enterprise | [.district, .district_name, .sector, .sector_name] | join(\"|\")")" \
+    "370112|历城区|hazchem|危险化学品" "the district's and the sector's names beside their codes"
+assert_eq "$(j ".incidents[] | select(.id == \"$I2\") | .enterprise | [.district, .district_name] | join(\"|\")")" \
+    "370103|市中区" "each incident's own district"
 assert_eq "$(j ".incidents[] | select(.id == \"$I4\") | .enterprise")" "null" "no enterprise: null"
 assert_eq "$(j ".incidents[] | select(.id == \"$I1\") | .opened_at")" \
     "$(ts "(SELECT opened_at FROM incidents WHERE id = $I1)")" "times in RFC 3339 with +08:00"
@@ -191,6 +180,8 @@ refused 400 bad_parameter "more than once" "parameter twice" GET '/v1/incidents?
 # --- GET /v1/incidents/{id} --------------------------------------------
 expect 200 "detail" GET "/v1/incidents/$I1"
 assert_eq "$(j '.id, .status, .title' | tr '\n' ' ')" "$I1 firing 液位高高报警 " "detail: the incident"
+assert_eq "$(j '.enterprise | [.district, .district_name, .sector, .sector_name] | join("|")')" \
+    "370112|历城区|hazchem|危险化学品" "detail: the names beside the codes"
 assert_eq "$(j '([.alarms[].id] | join(",")), .alarms_more' | tr '\n' ' ')" "P-2:2000:H,P-1:1000:HH false " "detail: alarms newest first"
 assert_eq "$(j '.alarms[0] | [.point, .kind, .level, .value, .threshold] | map(tostring) | join("|")')" "P-2|H|yellow|85.5|80" "detail: an alarm's fields"
 assert_eq "$(j '.alarms[1].value')" "null" "detail: NaN is null"
@@ -200,6 +191,16 @@ assert_eq "$(j '.notifications[0].deliveries | map(.receiver + ":" + .state + ":
 assert_eq "$(j '.notifications[0].deliveries[1].fallback_of == .notifications[0].deliveries[0].id')" "true" "detail: the fallback names the failed delivery"
 assert_eq "$(j '.notifications[0].deliveries | map(.outcomes[0].outcome + ":" + (.outcomes[0].http_status|tostring)) | join(",")')" "failed:500,delivered:200" "detail: attempts' outcomes"
 assert_eq "$(j '.notifications[0].deliveries[1].receipt')" '{"ok":true}' "detail: the receipt kept"
+# An incident whose codes the reference tables do not hold (a district
+# since merged away, a sector retired): no names, the codes as they are.
+I6=$(new_incident "$E2" 泉城燃气 370199 deadline:hazard blue resolved 隐患逾期)
+sql "UPDATE incidents SET sector = 'retired' WHERE id = $I6"
+expect 200 "unknown codes" GET "/v1/incidents/$I6"
+assert_eq "$(j '.enterprise | [.district, .district_name, .sector, .sector_name] | map(tostring) | join("|")')" \
+    "370199|null|retired|null" "codes the reference tables lack: names null, codes kept"
+expect 200 "unknown codes, listed" GET "/v1/incidents?uscc=$E2&status=resolved"
+assert_eq "$(j '.incidents[0].enterprise | [.district_name, .sector_name] | map(tostring) | join("|")')" \
+    "null|null" "unknown codes, listed: names null"
 refused 404 not_found "no incident 999999" "unknown incident" GET /v1/incidents/999999
 refused 400 bad_parameter "'id'" "id=abc" GET /v1/incidents/abc
 refused 400 bad_parameter "'id'" "id=0" GET /v1/incidents/0
@@ -219,6 +220,8 @@ expect 405 "GET on ack" GET "/v1/incidents/$I1/ack"
 
 expect 200 "ack" POST "/v1/incidents/$I1/ack" '{"note":"已收到，正在核实"}'
 assert_eq "$(j '.id, .status, .acknowledged_by' | tr '\n' ' ')" "$I1 acknowledged O-1 " "ack: the incident as it now is"
+assert_eq "$(j '.enterprise | [.district_name, .sector_name] | join("|")')" "历城区|危险化学品" \
+    "ack: the incident read back as the stream sends it, with the names"
 assert_eq "$(sql "SELECT status || '/' || acknowledged_by FROM incidents WHERE id = $I1")" "acknowledged/O-1" "ack: in the store"
 assert_eq "$(sql "SELECT count(*) FROM notifications WHERE incident_id = $I1 AND status = 'acknowledged'")" 1 "ack: a notification to its recipients"
 assert_eq "$(sql "SELECT actor FROM audit_log WHERE action = 'incident.acknowledged' AND subject = 'incident:$I1'")" O-1 "ack: audited with the officer"
@@ -247,6 +250,7 @@ assert_eq "$(sql "SELECT count(*) FROM silences")" 0 "refused: no silence writte
 expect 201 "silence" POST /v1/silences "$S"
 S1=$(j .id)
 assert_eq "$(j '.author, .reason, .state, .active, .matchers.district, .matchers.level' | tr '\n' ' ')" "O-1 停车检修 active true 370112 orange " "silence: as created"
+assert_eq "$(j .district_name)" "历城区" "silence: the name of the district it matches"
 assert_eq "$(sql "SELECT ends_at - starts_at = interval '2 hours' AND author = 'O-1' FROM silences WHERE id = $S1")" t "silence: two hours in the store"
 assert_eq "$(sql "SELECT actor || ' ' || (detail->>'reason') FROM audit_log WHERE action = 'silence.created' AND subject = 'silence:$S1'")" "O-1 停车检修" "silence: audited"
 END=$(sql "SELECT to_char(now() + interval '3 days', 'YYYY-MM-DD\"T\"HH24:MI:SS') || '+08:00'")
@@ -256,6 +260,7 @@ assert_eq "$(sql "SELECT ends_at = '$END'::timestamptz FROM silences WHERE id = 
 
 expect 200 "silences" GET /v1/silences
 assert_eq "$(j '([.silences[].id] | join(",")), .count, .more' | tr '\n' ' ')" "$S2,$S1 2 false " "silences: newest first"
+assert_eq "$(j '[.silences[].district_name | tostring] | join(",")')" "null,历城区" "silences: a district's name, null without a district"
 expect 200 "active" GET '/v1/silences?active=1'
 assert_eq "$(j '.count')" 2 "active=1"
 expect 200 "inactive" GET '/v1/silences?active=0'
@@ -315,14 +320,7 @@ expect 200 "ack, store back" POST "/v1/incidents/$I2/ack"
 assert_eq "$(j .status)" acknowledged "ack works again"
 
 # --- the journal, and a clean stop ---------------------------------------
-ctl audit verify >"$T/verify.out" 2>&1 || { cat "$T/verify.out"; fail "audit verify"; }
-pass "the audit journal verifies"
+al_audit_verifies
 kill -TERM "$ALARMD"
-rc=0
-wait "$ALARMD" || rc=$?
-assert_eq "$rc" 0 "SIGTERM: exit 0"
-if grep -q 'ERROR: \(Address\|Leak\)Sanitizer\|runtime error' "$T/alarmd.log"; then
-	cat "$T/alarmd.log"
-	fail "sanitizer report"
-fi
-pass "no sanitizer report"
+al_exited_zero "$ALARMD" "SIGTERM: exit 0"
+al_no_sanitizer_report "$T/alarmd.log"

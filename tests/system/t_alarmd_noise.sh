@@ -6,32 +6,11 @@
 # overdue, special equipment past its inspection date) each open one
 # incident routed like an alarm, raised once however often the check runs.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/alert_lib.sh"
 sys_setup
-
-ctl() { "$BIN/safetyctl" -c "$ANQUAN_CONNINFO" "$@"; }
-IPORT=$(free_port)
-RPORT=$(free_port)
-APORT=$(free_port)
+al_init
 IM=$(free_port)
-CONF=$T/anquan.conf
-cat >"$CONF" <<CONF
-[log]
-level = info
-[store]
-backoff_min = 50ms
-backoff_max = 500ms
-[bus]
-ingestd_pub = tcp://127.0.0.1:$(free_port)
-ingest_pull = tcp://127.0.0.1:$(free_port)
-riskd_pub = tcp://127.0.0.1:$(free_port)
-alarmd_pub = tcp://127.0.0.1:$(free_port)
-resync = 500ms
-[ingestd]
-http_listen = 127.0.0.1:$IPORT
-[riskd]
-http_listen = 127.0.0.1:$RPORT
-[alarmd]
-http_listen = 127.0.0.1:$APORT
+al_conf <<CONF
 group_wait = 300ms
 tick = 100ms
 flap_count = 3
@@ -41,84 +20,53 @@ reminder_check = 1s
 gap_check = 1h
 receivers = im=http://127.0.0.1:$IM/hook
 CONF
-U=http://127.0.0.1:$IPORT
-A=http://127.0.0.1:$APORT
-NOW_MS=$(date +%s%3N)
-H_MS=3600000
 DAY_MS=$((24 * H_MS))
 
-post() {
-	curl -s -m 30 -o "$T/out" -w '%{http_code}' \
-	    -H "Authorization: Bearer $CITY" -H "Content-Type: application/json" \
-	    --data-binary "$2" "$U/v1/$1"
-}
-events() {
-	body=$(printf '%s,' "$@")
-	code=$(post events "{\"events\":[${body%,}]}")
-	[ "$code" = 202 ] || fail "events: status $code: $(cat "$T/out")"
-	[ "$(jq '.rejected|length' "$T/out")" = 0 ] || fail "events refused: $(cat "$T/out")"
-}
-ev() { printf '{"kind":"%s","id":"%s","at":%s,"data":%s}' "$1" "$2" "$NOW_MS" "$3"; }
-reading() {	# reading POINT VALUE
-	code=$(post readings "{\"readings\":[{\"point\":\"$1\",\"ts\":$(date +%s%3N),\"value\":$2,\"quality\":\"good\"}]}")
-	[ "$code" = 202 ] || fail "reading: status $code: $(cat "$T/out")"
-}
-person() { printf '{"id":"%s","name":"%s","phone":"%s"}' "$1" "$2" "$3"; }
-roster() {	# roster ID UNIT
-	events "$(ev duty.roster "$1" "$(printf '{"unit":"%s","start":%s,"end":%s,"leader":%s,"officers":[%s]}' \
-	    "$2" "$((NOW_MS - H_MS))" "$((NOW_MS + 3 * H_MS))" "$(person "L-$2" 领导 13900000001)" "$(person "O-$2" 值班员 13900000002)")")"
-}
-sql_is() { [ "$(sql "$1")" = "$2" ]; }
-
-CITY=$(ctl token create --source city --sectors '*' --districts '*' | grep '^aq_') \
-    || fail "token for city"
+al_city_token
 E1=$("$SYS/ingest_uscc" 370112 41)
-sys_spawn im "$SYS/webhook_sink" "$IM" "$T/im.hooks"
-sys_spawn ingestd "$BIN/ingestd" -d -f "$CONF"
-wait_for 30 "ingestd /healthz" curl -fsS "$U/healthz"
-events "$(ev enterprise.upsert e1 "{\"uscc\":\"$E1\",\"name\":\"历城机械厂\",\"district\":\"370112\",\"sector\":\"other\",\"employees\":40,\"status\":\"operating\",\"enforcement_level\":\"district\"}")"
-events "$(ev responsibility.upsert r1 "{\"uscc\":\"$E1\",\"territorial\":\"370112\",\"sector_dept\":\"AWB\",\"direct_dept\":\"AWB\"}")" \
-    "$(ev point.upsert p1 "{\"code\":\"F-1\",\"uscc\":\"$E1\",\"kind\":\"pressure\",\"unit\":\"MPa\",\"h\":1.6,\"hh\":2.0,\"range_lo\":0,\"range_hi\":4,\"deadband\":0.05,\"expected_interval_s\":3600,\"enabled\":true}")"
-roster d1 370112
-roster d2 AWB
+al_sink im "$IM"
+al_start_ingestd
+al_events "$(al_enterprise e1 "$E1" 历城机械厂 370112 other 40)"
+al_events "$(al_responsibility r1 "$E1" 370112 AWB)" \
+    "$(al_ev point.upsert p1 "{\"code\":\"F-1\",\"uscc\":\"$E1\",\"kind\":\"pressure\",\"unit\":\"MPa\",\"h\":1.6,\"hh\":2.0,\"range_lo\":0,\"range_hi\":4,\"deadband\":0.05,\"expected_interval_s\":3600,\"enabled\":true}")"
+al_roster d1 370112
+al_roster d2 AWB
 
-sys_spawn riskd "$BIN/riskd" -d -f "$CONF"
-wait_for 30 "riskd /healthz" curl -fsS "http://127.0.0.1:$RPORT/healthz"
-sys_spawn alarmd "$BIN/alarmd" -d -f "$CONF"
-wait_for 30 "alarmd /healthz" curl -fsS "$A/healthz"
+al_start_riskd
+al_start_alarmd
 
 # A flapping point: H, clear, H, clear, H within the window (yellow
 # incidents do not resolve themselves here, so the storm stays one
 # incident).  One incident holds all three alarms; from the third on it
 # is flapping and its notices are held.
 for i in 1 2 3; do
-	reading F-1 1.7
-	wait_for 10 "raise $i" sql_is "SELECT count(*) FROM incident_alarms WHERE point = 'F-1'" "$i"
-	reading F-1 1.0
-	wait_for 10 "clear $i" sql_is "SELECT count(*) FROM incident_alarms WHERE point = 'F-1' AND cleared_at IS NOT NULL" "$i"
+	al_reading F-1 1.7
+	wait_for 10 "raise $i" al_sql_is "SELECT count(*) FROM incident_alarms WHERE point = 'F-1'" "$i"
+	al_reading F-1 1.0
+	wait_for 10 "clear $i" al_sql_is "SELECT count(*) FROM incident_alarms WHERE point = 'F-1' AND cleared_at IS NOT NULL" "$i"
 done
 assert_eq "$(sql "SELECT count(DISTINCT incident_id) FROM incident_alarms WHERE point = 'F-1'")" 1 "one incident for the storm"
 I=$(sql "SELECT incident_id FROM incident_alarms WHERE point = 'F-1' LIMIT 1")
 assert_eq "$(sql "SELECT alarm_count || '/' || flapping FROM incidents WHERE id = $I")" 3/true "counted, and flapping"
-reading F-1 2.1
-wait_for 10 "the escalated notice held as flapping" sql_is "SELECT count(*) > 0 FROM notifications WHERE incident_id = $I AND held = 'flapping'" t
+al_reading F-1 2.1
+wait_for 10 "the escalated notice held as flapping" al_sql_is "SELECT count(*) > 0 FROM notifications WHERE incident_id = $I AND held = 'flapping'" t
 assert_eq "$(curl -fsS "$A/v1/incidents/$I" | jq -r .flapping)" true "the API shows it"
 
 # The records' deadlines: a general hazard due in 3 h, a major one a day
 # overdue, two elevators past their inspection dates (one incident per
 # enterprise and kind of deadline, each record an alarm of it).
-events \
-    "$(ev hazard.reported h1 "{\"hazard_id\":\"HZ-1\",\"uscc\":\"$E1\",\"level\":\"general\",\"source\":\"self_check\",\"description\":\"配电箱门锁损坏\",\"found_at\":$((NOW_MS - DAY_MS)),\"deadline\":$((NOW_MS + 3 * H_MS)),\"responsible_unit\":\"动力车间\",\"responsible_person\":\"周工\",\"measures\":\"更换门锁\"}")" \
-    "$(ev hazard.reported h2 "{\"hazard_id\":\"HZ-2\",\"uscc\":\"$E1\",\"level\":\"major\",\"source\":\"inspection\",\"description\":\"压力容器安全阀失效\",\"found_at\":$((NOW_MS - 10 * DAY_MS)),\"deadline\":$((NOW_MS - DAY_MS)),\"responsible_unit\":\"设备科\",\"responsible_person\":\"吴工\",\"measures\":\"更换安全阀并校验\"}")" \
-    "$(ev equipment.upsert q1 "{\"code\":\"EL-1\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123456\",\"key_place\":false,\"next_due_on\":\"2026-01-01\"}")" \
-    "$(ev equipment.upsert q2 "{\"code\":\"EL-2\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123457\",\"key_place\":false,\"next_due_on\":\"2026-02-01\"}")"
-wait_for 15 "three deadline incidents" sql_is "SELECT count(*) FROM incidents WHERE uscc = '$E1' AND cause LIKE 'deadline:%'" 3
+al_events \
+    "$(al_ev hazard.reported h1 "{\"hazard_id\":\"HZ-1\",\"uscc\":\"$E1\",\"level\":\"general\",\"source\":\"self_check\",\"description\":\"配电箱门锁损坏\",\"found_at\":$((NOW_MS - DAY_MS)),\"deadline\":$((NOW_MS + 3 * H_MS)),\"responsible_unit\":\"动力车间\",\"responsible_person\":\"周工\",\"measures\":\"更换门锁\"}")" \
+    "$(al_ev hazard.reported h2 "{\"hazard_id\":\"HZ-2\",\"uscc\":\"$E1\",\"level\":\"major\",\"source\":\"inspection\",\"description\":\"压力容器安全阀失效\",\"found_at\":$((NOW_MS - 10 * DAY_MS)),\"deadline\":$((NOW_MS - DAY_MS)),\"responsible_unit\":\"设备科\",\"responsible_person\":\"吴工\",\"measures\":\"更换安全阀并校验\"}")" \
+    "$(al_ev equipment.upsert q1 "{\"code\":\"EL-1\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123456\",\"key_place\":false,\"next_due_on\":\"2026-01-01\"}")" \
+    "$(al_ev equipment.upsert q2 "{\"code\":\"EL-2\",\"uscc\":\"$E1\",\"kind\":\"elevator\",\"rescue_code\":\"123457\",\"key_place\":false,\"next_due_on\":\"2026-02-01\"}")"
+wait_for 15 "three deadline incidents" al_sql_is "SELECT count(*) FROM incidents WHERE uscc = '$E1' AND cause LIKE 'deadline:%'" 3
 assert_eq "$(sql "SELECT string_agg(split_part(cause, ':', 2) || '/' || level, ',' ORDER BY cause) FROM incidents WHERE uscc = '$E1' AND cause LIKE 'deadline:%'")" \
     "equipment_overdue/yellow,hazard_due/yellow,hazard_overdue/orange" "each deadline's kind and level"
 sql "SELECT title FROM incidents WHERE cause = 'deadline:hazard_overdue'" | grep -q '重大隐患逾期未整改' || fail "the overdue hazard's title"
-wait_for 10 "both elevators in one incident" sql_is "SELECT alarm_count FROM incidents WHERE uscc = '$E1' AND cause = 'deadline:equipment_overdue'" 2
+wait_for 10 "both elevators in one incident" al_sql_is "SELECT alarm_count FROM incidents WHERE uscc = '$E1' AND cause = 'deadline:equipment_overdue'" 2
 sql "SELECT summary FROM incidents WHERE cause = 'deadline:equipment_overdue'" | grep -q '等 2 项' || fail "the grouped summary"
-wait_for 10 "their notices" sql_is "SELECT count(DISTINCT n.incident_id) FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.cause LIKE 'deadline:%' AND n.held IS NULL" 3
+wait_for 10 "their notices" al_sql_is "SELECT count(DISTINCT n.incident_id) FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.cause LIKE 'deadline:%' AND n.held IS NULL" 3
 # Raised once: later checks find them in reminders_raised.
 n0=$(sql "SELECT count(*) FROM incidents WHERE cause LIKE 'deadline:%'")
 i=0

@@ -1,0 +1,94 @@
+#!/bin/sh
+# t_alarmd_batch.sh - alarms that reach alarmd together are taken into
+# incidents as one set (services/alarmd/core.c, the intake).  With alarmd
+# stopped, riskd raises a burst of alarms for two plants; started again,
+# alarmd takes the burst from the bus log.  The plant whose incident is
+# open already has every alarm joined to it, counted once, and is told
+# once that it got worse (H was yellow, HH is orange); the other plant
+# gets one new incident holding all its alarms, told once, the notice
+# listing what it counts.  Both notices reach the receiver once each, and
+# a restart of alarmd afterwards adds nothing.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/alert_lib.sh"
+sys_setup
+al_init
+IM=$(free_port)
+al_conf <<CONF
+group_wait = 0
+tick = 100ms
+receivers = im=http://127.0.0.1:$IM/hook
+CONF
+
+al_city_token
+E1=$("$SYS/ingest_uscc" 370112 51)
+E2=$("$SYS/ingest_uscc" 370112 52)
+al_sink im "$IM"
+al_start_ingestd
+al_events "$(al_enterprise e1 "$E1" 甲化工厂 370112 hazchem 80)" \
+    "$(al_enterprise e2 "$E2" 乙化工厂 370112 hazchem 60)" \
+    "$(al_responsibility r1 "$E1" 370112 AWB)" \
+    "$(al_responsibility r2 "$E2" 370112 AWB)"
+pts=""
+for i in 0 1 2 3 4 5 6 7 8 9; do pts="$pts $(al_point pa$i A-$i "$E1")"; done
+for i in 0 1 2 3 4; do pts="$pts $(al_point pb$i B-$i "$E2")"; done
+# shellcheck disable=SC2086
+al_events $pts
+al_roster d1 370112
+al_roster d2 AWB
+al_start_riskd
+al_start_alarmd
+
+# The first plant's incident: one H alarm (yellow), told.
+al_reading A-0 85
+wait_for 15 "the first incident told" al_sql_is "SELECT count(*) FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.uscc = '$E1'" 1
+I1=$(sql "SELECT id FROM incidents WHERE uscc = '$E1'")
+assert_eq "$(sql "SELECT level || '/' || alarm_count FROM incidents WHERE id = $I1")" yellow/1 "yellow, one alarm"
+
+# alarmd away; a burst of HH alarms: nine for the first plant, five for
+# the second, in one batch of readings.
+kill -TERM "$ALARMD"
+al_exited_zero "$ALARMD" "alarmd stopped"
+now=$(date +%s%3N)
+body=""
+for p in A-1 A-2 A-3 A-4 A-5 A-6 A-7 A-8 A-9 B-0 B-1 B-2 B-3 B-4; do
+	body="$body{\"point\":\"$p\",\"ts\":$now,\"value\":95,\"quality\":\"good\"},"
+done
+code=$(al_post readings "{\"readings\":[${body%,}]}")
+assert_eq "$code" 202 "the burst taken by ingestd"
+wait_for 15 "riskd raised the burst" al_sql_is "SELECT count(*) FROM alarms WHERE kind = 'HH' AND uscc IN ('$E1', '$E2')" 14
+
+al_start_alarmd alarmd2
+wait_for 15 "the burst taken" al_sql_is "SELECT count(*) FROM incident_alarms" 15
+assert_eq "$(sql "SELECT count(*) FROM incidents WHERE uscc = '$E1'")" 1 "the first plant: still one incident"
+assert_eq "$(sql "SELECT level || '/' || alarm_count || '/' || open_alarms FROM incidents WHERE id = $I1")" orange/10/10 "raised to orange, every alarm counted once"
+wait_for 15 "told it got worse" al_sql_is "SELECT count(*) FROM notifications WHERE incident_id = $I1 AND status = 'escalated'" 1
+assert_eq "$(sql "SELECT count(*) FROM notifications WHERE incident_id = $I1")" 2 "the first plant: two notices in all"
+assert_eq "$(sql "SELECT sum((detail->>'alarms')::int) FROM audit_log WHERE subject = 'incident:$I1' AND action = 'incident.joined'")" 9 "the joins journaled with their counts"
+
+assert_eq "$(sql "SELECT count(*) FROM incidents WHERE uscc = '$E2'")" 1 "the second plant: one incident for five alarms"
+I2=$(sql "SELECT id FROM incidents WHERE uscc = '$E2'")
+assert_eq "$(sql "SELECT level || '/' || alarm_count FROM incidents WHERE id = $I2")" orange/5 "orange, five alarms"
+wait_for 15 "the second plant told" al_notified "$T/im.hooks" "$I2"
+assert_eq "$(sql "SELECT count(*) FROM notifications WHERE incident_id = $I2")" 1 "the second plant: one notice"
+n2=$(al_hook_bodies "$T/im.hooks" "$I2" | head -1)
+assert_eq "$(printf '%s' "$n2" | jq -r '.status + "/" + .level')" firing/orange "its notice: firing, orange"
+assert_eq "$(printf '%s' "$n2" | jq '(.alarms | length) == .alarm_count')" true "the notice lists what it counts"
+assert_eq "$(printf '%s' "$n2" | jq -r '[.alarms[].point] | sort | join(",")')" \
+    "$(sql "SELECT string_agg(point, ',' ORDER BY point) FROM incident_alarms WHERE incident_id = $I2 AND at <= (SELECT created_at FROM notifications WHERE incident_id = $I2)")" \
+    "its alarms are the incident's"
+assert_eq "$(printf '%s' "$n2" | jq -r '[.recipients[].officer] | sort | join(",")')" "O-370112,O-AWB" \
+    "routed for orange: the district's officer and the department's"
+
+wait_for 15 "every notice delivered" al_sql_is "SELECT count(*) FROM deliveries WHERE state = 'delivered'" 3
+assert_eq "$(wc -l <"$T/im.hooks")" 3 "the receiver got three notices, once each"
+
+# A restart takes nothing again.
+kill -TERM "$ALARMD"
+al_exited_zero "$ALARMD" "alarmd2 stopped"
+al_start_alarmd alarmd3
+sleep 1
+assert_eq "$(sql "SELECT count(*) FROM notifications")" 3 "no notice after the restart"
+assert_eq "$(sql "SELECT sum(alarm_count) FROM incidents")" 15 "no alarm counted twice"
+al_audit_verifies
+al_no_sanitizer_report "$T"/alarmd*.log
+pass "alarmd: a burst taken as a set, joined, counted and told once"
