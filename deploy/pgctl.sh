@@ -90,6 +90,12 @@ logging_collector = off
 log_min_messages = warning
 timezone = 'Asia/Shanghai'
 CONF
+	# ANQUAN_PG_STATS=1: the statements' counts and times are kept
+	# (pg_stat_statements), for a benchmark to tell where the time went.
+	if [ "${ANQUAN_PG_STATS:-0}" = 1 ]; then
+		echo "shared_preload_libraries = 'pg_stat_statements'" |
+		    as_owner sh -c "cat >> '$home/data/postgresql.conf'"
+	fi
 	echo "host=$home/run port=$port dbname=anquan user=anquan" >"$dir/conninfo"
 	"$0" start "$dir"
 	as_owner "$PGBIN/psql" -q -h "$home/run" -p "$port" -U anquan -d postgres \

@@ -229,12 +229,14 @@ cs_open_incidents(PGconn *c, const char *const *uscc,
 	PGresult *r;
 
 	/* bpchar keys, so the comparison is the one of the partial unique
-	 * index on (coalesce(uscc, ''), cause) and uses it. */
+	 * index on (coalesce(uscc, ''), cause); each key looked up on its
+	 * own (core_store_notify.c says why). */
 	if (sql[0] == '\0')
 		snprintf(sql, sizeof(sql),
-		    "SELECT %s FROM incidents WHERE status <> 'resolved' "
-		    "AND (coalesce(uscc, ''), cause) IN (SELECT * FROM "
-		    "unnest($1::bpchar[], $2::text[])) ORDER BY id FOR UPDATE",
+		    "SELECT x.* FROM unnest($1::bpchar[], $2::text[]) AS "
+		    "k(u, c) CROSS JOIN LATERAL (SELECT %s FROM incidents "
+		    "WHERE coalesce(uscc, '') = k.u AND cause = k.c "
+		    "AND status <> 'resolved' LIMIT 1 FOR UPDATE) x",
 		    INC_COLS);
 	*out = NULL;
 	if (n == 0)
@@ -478,8 +480,9 @@ cs_known_alarms(PGconn *c, struct cs_alarm *al, size_t n)
 {
 	static const char sql[] =
 	    "SELECT u.ord FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY "
-	    "AS u(id, ref, ord) WHERE EXISTS (SELECT 1 FROM incident_alarms a "
-	    "WHERE a.incident_id = u.id AND a.ref = u.ref)";
+	    "AS u(id, ref, ord) CROSS JOIN LATERAL (SELECT 1 FROM "
+	    "incident_alarms a WHERE a.incident_id = u.id AND a.ref = u.ref "
+	    "LIMIT 1) x";
 	struct store_array a[2];
 	PGresult *r;
 	int known = 0;
@@ -609,11 +612,13 @@ int
 cs_clear_alarms(PGconn *c, const struct cleared *cl, size_t n, int64_t **hits)
 {
 	static const char sql[] =
-	    "UPDATE incident_alarms a SET cleared_at = to_timestamp(u.at / 1000.0) "
-	    "FROM unnest($1::text[], $2::bigint[]) AS u(ref, at), incidents i "
-	    "WHERE a.ref = u.ref AND a.cleared_at IS NULL "
-	    "AND i.id = a.incident_id AND i.status <> 'resolved' "
-	    "RETURNING a.incident_id";
+	    "UPDATE incident_alarms a SET cleared_at = to_timestamp(m.at / 1000.0) "
+	    "FROM (SELECT x.tid, u.at FROM unnest($1::text[], $2::bigint[]) "
+	    "AS u(ref, at) CROSS JOIN LATERAL (SELECT ia.ctid AS tid "
+	    "FROM incident_alarms ia WHERE ia.ref = u.ref "
+	    "AND ia.cleared_at IS NULL AND (SELECT i.status FROM incidents i "
+	    "WHERE i.id = ia.incident_id) <> 'resolved' OFFSET 0) x) m "
+	    "WHERE a.ctid = m.tid RETURNING a.incident_id";
 	struct store_array a[2];
 	PGresult *r;
 	int k;

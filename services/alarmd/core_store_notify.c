@@ -18,6 +18,14 @@
 #define MS(col) "(extract(epoch FROM " col ") * 1000)::bigint"
 #define TS(n) "to_timestamp($" #n "::bigint / 1000.0)"
 
+/*
+ * A statement reading rows for a set of keys looks each key up on its own
+ * (a LATERAL subquery the planner cannot flatten, kept so by LIMIT or
+ * OFFSET 0): an index probe per key whatever the statistics say.  A fresh
+ * table has none, and a storm fills it before autovacuum counts it; a
+ * join planned on no statistics reads the whole table.
+ */
+
 /* A bigint[] literal of v[0..n) (malloc'd), or NULL. */
 static char *
 int64_array(const int64_t *v, size_t n)
@@ -112,8 +120,9 @@ cs_open_levels(PGconn *c, const char *const *uscc, size_t n,
     struct cs_open_inc **out)
 {
 	static const char sql[] =
-	    "SELECT uscc, id, level FROM incidents WHERE uscc = ANY "
-	    "($1::bpchar[]) AND status <> 'resolved'";
+	    "SELECT x.uscc, x.id, x.level FROM unnest($1::bpchar[]) AS u(uscc) "
+	    "CROSS JOIN LATERAL (SELECT uscc, id, level FROM incidents i "
+	    "WHERE i.uscc = u.uscc AND i.status <> 'resolved' OFFSET 0) x";
 	const char *p[1];
 	char *arr;
 	PGresult *r;
@@ -151,7 +160,8 @@ cs_responsibilities(PGconn *c, const char *const *uscc, size_t n,
 	static const char sql[] =
 	    "SELECT u.ord, r.territorial, r.sector_dept, r.direct_dept "
 	    "FROM unnest($1::bpchar[]) WITH ORDINALITY AS u(uscc, ord) "
-	    "JOIN responsibilities r ON r.uscc = u.uscc";
+	    "CROSS JOIN LATERAL (SELECT * FROM responsibilities x "
+	    "WHERE x.uscc = u.uscc LIMIT 1) r";
 	const char *p[1];
 	char *arr;
 	PGresult *r;

@@ -81,6 +81,14 @@ stop() {
 bench_cleanup() {
 	rc=$?
 	$BENCH_STOP
+	if [ -n "$T" ] && [ "${ANQUAN_PG_STATS:-0}" = 1 ]; then
+		# The statements that took the store's time, to stderr.
+		psql "$CONN" -XAq -F' | ' -c "SELECT calls, round(total_exec_time)
+		    AS ms, round((total_exec_time / calls)::numeric, 3) AS ms_each,
+		    rows, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+		    FROM pg_stat_statements ORDER BY total_exec_time DESC
+		    LIMIT 25" >&2 2>/dev/null || true
+	fi
 	if [ -n "$T" ]; then
 		"$ROOT/deploy/pgctl.sh" destroy "$T/db" >/dev/null 2>&1 || true
 		if [ $rc = 0 ]; then rm -rf "$T"; else echo "$BENCH: kept $T ($BENCH_KEPT)" >&2; fi
@@ -101,6 +109,9 @@ bench_cluster() {
 	export ANQUAN_CONNINFO
 	"$BIN/safetyctl" -c "$CONN" migrate --dir "$ROOT/deploy/sql" >"$T/migrate.log" 2>&1 \
 	    || { cat "$T/migrate.log" >&2; exit 1; }
+	if [ "${ANQUAN_PG_STATS:-0}" = 1 ]; then
+		sql "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+	fi
 }
 
 sql() { psql "$CONN" -XAtq -v ON_ERROR_STOP=1 -c "$1"; }
