@@ -344,7 +344,10 @@ void bus_consumer_free(struct bus_consumer *c);
 
 /*
  * Compare bus_streams with the cursors now and replay what is missing, as
- * the resync timer does; 0, or -1 when the store failed.
+ * the resync timer does; 0, or -1 when the store failed.  A long replay
+ * returns after a page per stream and goes on from the loop (the resync
+ * event is made active), so the loop keeps turning; the consumer goes
+ * live once it has caught up.
  */
 int bus_consumer_resync(struct bus_consumer *c);
 

@@ -78,6 +78,10 @@ struct bus_consumer {
 	struct bus_consumer_cfg cfg;
 	struct bus_sock *sub;
 	struct event *resync_ev;
+	/* A replay going on over several turns of the loop: replayed at its
+	 * start (for its log line). */
+	int turning;
+	uint64_t turn_before;
 	struct event *process_ev;
 
 	struct stream **tab; /* open addressing, power-of-two size */
@@ -565,13 +569,26 @@ replay_page(struct bus_consumer *c, struct stream *st, uint64_t upto)
 	return n;
 }
 
-/* Replay (committed, upto] in page-sized transactions; 0 or -1. */
+/*
+ * Replay (committed, upto] in page-sized transactions, at most
+ * TURN_PAGES of them: 0 caught up, 1 more to do, -1.  A long replay (a
+ * consumer back from an outage, a burst past the socket's high-water
+ * mark) gives the loop back between pages, so what the handlers' commits
+ * started (webhooks, HTTP answers, /healthz) goes on meanwhile; the
+ * resync event comes back for the rest at once.
+ */
+#define TURN_PAGES 1
+
 static int
 catch_up(struct bus_consumer *c, struct stream *st, uint64_t upto)
 {
+	int pages = 0;
+
 	while (st->committed < upto) {
 		int n;
 
+		if (pages++ == TURN_PAGES)
+			return 1;
 		if (txn_begin(c) < 0)
 			return -1;
 		n = replay_page(c, st, upto);
@@ -619,6 +636,7 @@ process_inbox(struct bus_consumer *c)
 {
 	size_t i;
 	uint64_t n;
+	int more;
 
 	if (c->ninbox == 0)
 		return;
@@ -650,8 +668,19 @@ process_inbox(struct bus_consumer *c)
 				    n);
 			if (c->in_txn && txn_commit(c) < 0)
 				goto fail;
-			if (catch_up(c, st, env->seq - 1) < 0)
+			if ((more = catch_up(c, st, env->seq - 1)) < 0)
 				goto fail;
+			if (more) {
+				/* The rest of the hole and this message and
+				 * those after it come by replay, from the
+				 * resync event, once the loop has turned. */
+				for (size_t k = 0; k < c->ninbox; k++)
+					bus_envelope_free(c->inbox[k]);
+				c->ninbox = 0;
+				c->conn = NULL;
+				event_active(c->resync_ev, EV_TIMEOUT, 0);
+				return;
+			}
 			break;
 		case BUS_SEQ_NEXT:
 			break;
@@ -722,7 +751,8 @@ on_message(
 
 /* Catch up every stream under one prefix; 0 or -1. */
 static int
-resync_prefix(struct bus_consumer *c, const char *prefix, uint64_t *nstreams)
+resync_prefix(struct bus_consumer *c, const char *prefix, uint64_t *nstreams,
+    int *more)
 {
 	const char *params[1] = {prefix};
 	PGresult *res;
@@ -748,7 +778,13 @@ resync_prefix(struct bus_consumer *c, const char *prefix, uint64_t *nstreams)
 		if (last <= st->committed)
 			continue;
 		(*nstreams)++;
-		if (catch_up(c, st, last) < 0) {
+		switch (catch_up(c, st, last)) {
+		case 0:
+			break;
+		case 1:
+			*more = 1;
+			break;
+		default:
 			PQclear(res);
 			return -1;
 		}
@@ -760,8 +796,12 @@ resync_prefix(struct bus_consumer *c, const char *prefix, uint64_t *nstreams)
 int
 bus_consumer_resync(struct bus_consumer *c)
 {
-	uint64_t before = c->ctr->replayed, nstreams = 0;
-	int rc = 0;
+	uint64_t before, nstreams = 0;
+	int rc = 0, more = 0;
+
+	if (!c->turning)
+		c->turn_before = c->ctr->replayed;
+	before = c->turn_before;
 
 	/* Live messages first, so the resync sees the cursors they moved. */
 	if (c->live)
@@ -772,10 +812,15 @@ bus_consumer_resync(struct bus_consumer *c)
 	if (!c->loaded && load_cursors(c) < 0)
 		rc = -1;
 	for (const char *const *p = c->cfg.prefixes; rc == 0 && *p != NULL; p++)
-		if (resync_prefix(c, *p, &nstreams) < 0)
+		if (resync_prefix(c, *p, &nstreams, &more) < 0)
 			rc = -1;
 	c->conn = NULL;
-	if (rc == 0) {
+	c->turning = rc == 0 && more;
+	if (rc == 0 && more) {
+		/* Part of the way: the loop turns, then on from here. */
+		c->hold_until = 0;
+		event_active(c->resync_ev, EV_TIMEOUT, 0);
+	} else if (rc == 0) {
 		c->hold_until = 0;
 		if (!c->live)
 			log_info("bus.consumer.live",
