@@ -346,6 +346,7 @@ on_events(PGconn *conn, const struct bus_msg *msg, void *arg)
 const struct bus_handler feed_handlers[] = {
 	{ANQUAN__ENVELOPE__PAYLOAD_READINGS, on_readings},
 	{ANQUAN__ENVELOPE__PAYLOAD_EVENTS, on_events},
+	{ANQUAN__ENVELOPE__PAYLOAD_NOTIFICATION, ack_on_notification},
 	{0, NULL},
 };
 

@@ -151,8 +151,11 @@ static const struct cfg_key riskd_keys[] = {
 
 static struct riskd rk;
 static struct event *tick_ev;
-static const char *endpoints[2];
-static const char *const prefixes[] = {"rd.", "ev.", NULL};
+static const char *endpoints[3];
+/* Readings and events from ingestd; the officers' acknowledgements from
+ * alarmd (ack.c). */
+static const char *const prefixes[] = {"rd.", "ev.", "nt.acknowledged",
+    "nt.resolved", NULL};
 
 int64_t
 riskd_now_ms(void)
@@ -384,7 +387,8 @@ riskd_init(struct daemon *d, void *arg)
 	if ((r->prod = bus_producer_new(pub, "riskd")) == NULL)
 		log_fatal("riskd.start", "error=\"out of memory\"");
 	endpoints[0] = sh->bus.ingestd_pub;
-	endpoints[1] = NULL;
+	endpoints[1] = sh->bus.alarmd_pub;
+	endpoints[2] = NULL;
 	cc.name = "riskd";
 	cc.endpoints = endpoints;
 	cc.prefixes = prefixes;

@@ -43,7 +43,7 @@ static const char SQL_OPEN_ALARMS[] =
     "  WHERE r.point = a.point AND r.ts >= a.started_at AND r.quality = 0) "
     " WHEN a.kind IN ('L', 'LL') THEN (SELECT min(r.value) FROM readings r "
     "  WHERE r.point = a.point AND r.ts >= a.started_at AND r.quality = 0) "
-    " END, a.peak, a.value) "
+    " END, a.peak, a.value), a.acknowledged_at IS NOT NULL "
     "FROM alarms a WHERE a.cleared_at IS NULL AND NOT a.suppressed "
     "AND ($1::text[] IS NULL OR a.point = ANY($1))";
 
@@ -260,6 +260,10 @@ open_alarms_from(struct riskd *r, PGresult *res)
 		o->value = dbl(res, i, 3);
 		o->threshold = dbl(res, i, 4);
 		o->peak = dbl(res, i, 5);
+		if (o == &p->st.thr)
+			p->acked_start_ms = PQgetvalue(res, i, 6)[0] == 't'
+			    ? o->start_ms
+			    : 0;
 	}
 	return 0;
 }

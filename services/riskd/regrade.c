@@ -100,7 +100,8 @@ warn_source(struct riskd *r, struct rk_source *s, int64_t now_ms)
 		al[na] = (struct warn_alarm){
 		    .kind = (enum alarm_kind)o->kind,
 		    .start_ms = o->start_ms,
-		    .acked = 0,
+		    .acked = p->acked_start_ms != 0 &&
+			     p->acked_start_ms == o->start_ms,
 		    .id = ids[na],
 		    .point = p->code,
 		    .value = p->st.last_value,

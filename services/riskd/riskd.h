@@ -14,6 +14,7 @@
  *
  * Files:
  *   main.c         the daemon table, config, life cycle, timers
+ *   ack.c          the officers' acknowledgements, heard from alarmd
  *   vec.c          a pointer vector (the maps are common/strmap.c)
  *   model.c        the model: lookups, links, load from the store
  *   model_store.c  the SQL that reads the registry and riskd's tables
@@ -71,6 +72,10 @@ struct rk_point {
 	struct alarm_state st;
 	uint8_t kind;             /* enum point_kind */
 	char unit[24];
+	/* Start of the open threshold alarm the duty officers acknowledged
+	 * (alarmd's nt.acknowledged / nt.resolved), 0 when none: the
+	 * unacked_orange rule leaves it out. */
+	int64_t acked_start_ms;
 	uint8_t state_dirty;      /* durable state changed: write it */
 	uint8_t in_dirty;         /* on riskd.dirty_points */
 	int64_t flushed_ms;       /* reading time of the last state write */
@@ -258,8 +263,14 @@ void model_mark_ent(struct riskd *r, struct rk_ent *e);
 
 /* --- feed.c ------------------------------------------------------------ */
 
-/* The bus handler table (rd.* readings, ev.* events). */
+/* The bus handler table (rd.* readings, ev.* events, alarmd's
+ * acknowledgements). */
 extern const struct bus_handler feed_handlers[];
+
+/* ack.c: alarmd's nt.acknowledged / nt.resolved: the incident's open
+ * threshold alarms acknowledged (their sources re-evaluated). */
+enum bus_verdict ack_on_notification(PGconn *conn, const struct bus_msg *msg,
+    void *arg);
 
 /* Apply one point's alarm changes to the model and the journal. */
 void feed_apply_changes(struct riskd *r, struct rk_point *p,

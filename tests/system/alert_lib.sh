@@ -39,9 +39,10 @@
 #   al_hook_bodies FILE [INCIDENT]   a sink's notices as JSON, one a line
 #   al_hook_count FILE INCIDENT      how many notices of INCIDENT FILE holds
 #   al_notified FILE INCIDENT [N]    true once FILE holds N (1) of them
-#   al_start_ingestd, al_start_riskd, al_start_alarmd [NAME]
+#   al_start_ingestd, al_start_riskd [NAME], al_start_alarmd [NAME]
 #                            sys_spawn the daemon on $CONF and wait for its
-#                            /healthz; alarmd's pid is left in $ALARMD
+#                            /healthz; riskd's pid is left in $RISKD,
+#                            alarmd's in $ALARMD
 #   al_sql_is SQL WANT       true when the query prints WANT (for wait_for)
 #   al_audit_verifies        safetyctl audit verify passes
 #   al_exited_zero PID WHAT  waits for PID (already signalled): exit status 0
@@ -176,8 +177,9 @@ al_start_ingestd() {
 }
 
 al_start_riskd() {
-	sys_spawn riskd "$BIN/riskd" -d -f "$CONF"
-	wait_for 30 "riskd /healthz" curl -fsS "$R/healthz"
+	sys_spawn "${1:-riskd}" "$BIN/riskd" -d -f "$CONF"
+	RISKD=$LAST_PID
+	wait_for 30 "${1:-riskd} /healthz" curl -fsS "$R/healthz"
 }
 
 al_start_alarmd() {
