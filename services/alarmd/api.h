@@ -63,6 +63,11 @@ void api_set(struct alarmd *a);
  * the store failed (logged).  Nothing is written unless 0.
  */
 int api_incident_json(struct store *st, int64_t id, struct json_out *out);
+/* The incidents ids[0..n) as the list shows them, in one statement: fn is
+ * called with each one's JSON (an id no longer there is left out).  No
+ * transaction control, as api_incident_json.  0 or -1 (logged). */
+int api_incidents_json(struct store *st, const int64_t *ids, size_t n,
+    void (*fn)(const char *json, void *arg), void *arg);
 
 /* --- limits ------------------------------------------------------------- */
 

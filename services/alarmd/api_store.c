@@ -31,6 +31,7 @@
 #include "api.h"
 #include "audit.h"
 #include "log.h"
+#include "store.h"
 
 /* A double column as JSON takes it: NaN and the infinities are null. */
 #define FINITE(X)                                                              \
@@ -416,6 +417,40 @@ api_incident_json(struct store *st, int64_t id, struct json_out *out)
 }
 
 /* --- silences ----------------------------------------------------------- */
+
+int
+api_incidents_json(struct store *st, const int64_t *ids, size_t n,
+    void (*fn)(const char *json, void *arg), void *arg)
+{
+	static const char sql[] =
+	    "SELECT json_build_object(" INCIDENT_FIELDS ")::text "
+	    "FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord) "
+	    "CROSS JOIN LATERAL (SELECT * FROM incidents x WHERE x.id = u.id "
+	    "OFFSET 0) i ORDER BY u.ord";
+	struct store_array a = {0};
+	struct store_err err;
+	PGresult *res = NULL;
+	const char *v[1];
+	char q[300];
+	int rc = -1;
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		store_array_int64(&a, ids[i]);
+	if ((v[0] = store_array_end(&a)) != NULL &&
+	    store_exec(st, sql, 1, v, &res, &err) == 0) {
+		for (int i = 0; i < PQntuples(res); i++)
+			fn(PQgetvalue(res, i, 0), arg);
+		rc = 0;
+	} else if (v[0] != NULL) {
+		log_warn("api.incidents_failed", "n=%zu sqlstate=%s error=%s", n,
+		    err.sqlstate, log_quote(q, sizeof(q), err.msg));
+	}
+	PQclear(res);
+	store_array_free(&a);
+	return rc;
+}
 
 int
 api_store_silences(struct store *st, int active, int limit, PGresult **res,

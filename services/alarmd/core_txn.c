@@ -239,11 +239,19 @@ core_after_discard(struct alarmd *a)
 	bus_producer_discard(a->prod);
 }
 
+/* Incidents changed by one transaction above which the consoles are told
+ * to read the list again rather than each one. */
+#define SSE_BATCH_MAX 100
+
+static void
+broadcast(const char *json, void *arg)
+{
+	sse_broadcast(arg, "incident", json);
+}
+
 void
 core_after_run(struct alarmd *a)
 {
-	struct json_out w;
-
 	pend_commit(a);
 	bus_producer_publish(a->prod);
 	for (size_t i = 0; i < a->nafter; i++) {
@@ -252,16 +260,20 @@ core_after_run(struct alarmd *a)
 		free(a->after[i].payload);
 	}
 	a->nafter = 0;
+	/* The consoles hear of every incident the transaction changed, read
+	 * back in one statement; of a storm's many, one "refresh" (they read
+	 * the open list again), so that a thousand frames at once neither
+	 * hold the loop nor overflow a console's backlog. */
 	if (a->nchanged > 0 && a->sse != NULL && sse_clients(a->sse) > 0) {
-		json_out_init(&w);
-		for (size_t i = 0; i < a->nchanged; i++) {
-			json_out_reset(&w);
-			if (api_incident_json(a->st, a->changed[i], &w) == 0 &&
-			    !json_out_failed(&w))
-				sse_broadcast(a->sse, "incident",
-				    json_out_data(&w));
+		if (a->nchanged > SSE_BATCH_MAX) {
+			char n[48];
+
+			snprintf(n, sizeof(n), "{\"changed\":%zu}", a->nchanged);
+			sse_broadcast(a->sse, "refresh", n);
+		} else {
+			api_incidents_json(a->st, a->changed, a->nchanged,
+			    broadcast, a->sse);
 		}
-		json_out_free(&w);
 	}
 	a->nchanged = 0;
 }

@@ -47,7 +47,10 @@
 # the phase's alarms (alarmd delivers in bursts while its loop is busy with
 # due steps, so a silence is not its end; *_longest_silence_s shows the
 # longest), or PHASE_CAP seconds (default 150) after it began (*_capped=1).
-# Then: duplicates = notices of a number already noticed; lost = offered -
+# A duty console (curl on /v1/stream with an officer's token) is open on
+# alarmd through phases 1-3; console_events counts the incident events it
+# got, console_refreshes the "read the list again" of large transactions,
+# console_dropped the streams alarmd dropped for a full backlog.  Then: duplicates = notices of a number already noticed; lost = offered -
 # distinct noticed (alarmd's *_pending_at_end: what its store still had to
 # do, late rather than lost since it is durable); p50/p99/max over the
 # alarms noticed; peak RSS is VmHWM of alarmd (phases 1-3) and of
@@ -98,8 +101,8 @@ bench_need "$BIN/alarmd" "$BIN/riskd" "$BIN/ingestd" "$BIN/safetyctl" \
 [ -x "$AM_BIN" ] || "$ROOT/deploy/install-deps.sh" --bench
 [ -x "$AM_BIN" ] || die "$AM_BIN is missing (deploy/install-deps.sh --bench)"
 
-SINK=""; APID=""; RPID=""; IPID=""; FPID=""; MPID=""
-stop_all() { for p in "$FPID" "$APID" "$RPID" "$IPID" "$MPID" "$SINK"; do stop "$p"; done; }
+SINK=""; APID=""; RPID=""; IPID=""; FPID=""; MPID=""; CPID=""
+stop_all() { for p in "$CPID" "$FPID" "$APID" "$RPID" "$IPID" "$MPID" "$SINK"; do stop "$p"; done; }
 bench_cluster stop_all "*.log, *.out"
 
 sink_port=$(free_port)
@@ -278,6 +281,12 @@ riskd_ready() {
 wait_until 30 "ingestd /healthz" curl -sf "http://$ingestd_http/healthz"
 wait_until 90 "riskd to load $all_points points" riskd_ready
 wait_until 30 "alarmd /healthz" curl -sf "http://$alarmd_http/healthz"
+# A duty console stays open on alarmd's live stream through its phases,
+# as one would in a duty room: every incident changed is sent to it.
+console_token=$("$BIN/safetyctl" -c "$CONN" officer create --id bench-officer \
+    --name 基准值班员 | grep '^aq_') || die "officer token"
+curl -sN "http://$alarmd_http/v1/stream?token=$console_token" >"$T/console.sse" 2>/dev/null &
+CPID=$!
 
 # --- 1. end to end --------------------------------------------------------------
 if [ "${E2E:-1}" = 1 ]; then
@@ -397,6 +406,10 @@ done
 echo "alarmd_deliveries_retried=$(curl -sf "http://$alarmd_http/metrics" |
     awk '/^anquan_alarmd_deliveries_total\{outcome="retried"\}/ { print $2; f = 1 } END { if (!f) print 0 }')"
 echo "alarmd_step_errors=$(metric anquan_alarmd_step_errors_total "$alarmd_http")"
+echo "console_events=$(grep -c '^event: incident' "$T/console.sse" || true)"
+echo "console_refreshes=$(grep -c '^event: refresh' "$T/console.sse" || true)"
+echo "console_dropped=$(curl -sf "http://$alarmd_http/metrics" |
+    awk '/^anquan_alarmd_sse_dropped_total/ { s += $2 } END { print s + 0 }')"
 stop "$APID"; APID=""
 
 # --- 4. and 5. Alertmanager -------------------------------------------------------

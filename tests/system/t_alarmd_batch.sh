@@ -7,7 +7,9 @@
 # once that it got worse (H was yellow, HH is orange); the other plant
 # gets one new incident holding all its alarms, told once, the notice
 # listing what it counts.  Both notices reach the receiver once each, and
-# a restart of alarmd afterwards adds nothing.
+# a restart of alarmd afterwards adds nothing.  Then a storm over 120
+# plants at once: a duty console open on the live stream is told to read
+# the list again ("refresh"), not sent 120 frames, and stays connected.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alert_lib.sh"
 sys_setup
@@ -89,6 +91,44 @@ al_start_alarmd alarmd3
 sleep 1
 assert_eq "$(sql "SELECT count(*) FROM notifications")" 3 "no notice after the restart"
 assert_eq "$(sql "SELECT sum(alarm_count) FROM incidents")" 15 "no alarm counted twice"
+
+# A storm over 120 plants, alarmd away while riskd raises it.
+evs=""
+rds=""
+i=100
+while [ $i -lt 220 ]; do
+	u=$("$SYS/ingest_uscc" 370112 "$i")
+	evs="$evs $(al_enterprise s$i "$u" 风暴企业$i 370112 hazchem 10) $(al_responsibility sr$i "$u" 370112 AWB) $(al_point sp$i S-$i "$u")"
+	rds="$rds{\"point\":\"S-$i\",\"ts\":$(date +%s%3N),\"value\":95,\"quality\":\"good\"},"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+al_events $evs
+OFFICER=$(al_officer O-370112 值班员甲) || fail "officer token"
+kill -TERM "$ALARMD"
+al_exited_zero "$ALARMD" "alarmd3 stopped"
+code=$(al_post readings "{\"readings\":[${rds%,}]}")
+assert_eq "$code" 202 "the storm taken by ingestd"
+wait_for 20 "riskd raised the storm" al_sql_is "SELECT count(*) FROM alarms WHERE point LIKE 'S-%'" 120
+# alarmd back with a group wait: the storm's incidents open together (one
+# replayed page), and their first notices are due together 2 s later, one
+# transaction of 120 changes with the console connected.
+al_conf <<CONF
+group_wait = 2s
+tick = 100ms
+receivers = im=http://127.0.0.1:$IM/hook
+CONF
+al_start_alarmd alarmd4
+curl -sN "$A/v1/stream?token=$OFFICER" >"$T/console.sse" 2>/dev/null &
+SSE=$!
+wait_for 10 "the console connected" sh -c "curl -s '$A/metrics' | grep -q '^anquan_alarmd_sse_clients 1'"
+wait_for 20 "the storm told" al_sql_is "SELECT count(*) FROM notifications n JOIN incidents i ON i.id = n.incident_id JOIN enterprises e ON e.uscc = i.uscc WHERE e.name LIKE '风暴企业%'" 120
+wait_for 10 "the console told to read the list again" grep -q '^event: refresh' "$T/console.sse"
+assert_eq "$(grep -c '^event: incident' "$T/console.sse")" 0 "no frame per incident of the storm"
+assert_eq "$(curl -s "$A/metrics" | awk '/^anquan_alarmd_sse_clients/ { print $2 }')" 1 "the console still connected"
+kill "$SSE" 2>/dev/null || true
+wait "$SSE" 2>/dev/null || true
+
 al_audit_verifies
 al_no_sanitizer_report "$T"/alarmd*.log
 pass "alarmd: a burst taken as a set, joined, counted and told once"
