@@ -337,7 +337,7 @@ steps_in_txn(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
 	struct notice *ns = NULL;
 	const char **actions = NULL;
 	size_t nns = 0, k = 0;
-	int m, rc = -1;
+	int m, rc = -1, wrc;
 
 	if ((m = cs_lock_incidents(conn, ids, (size_t)n, &incs)) < 0)
 		return -1;
@@ -364,8 +364,10 @@ steps_in_txn(struct alarmd *a, PGconn *conn, const int64_t *ids, int n,
 		goto out;
 	for (size_t i = 0; i < k; i++)
 		core_plan(a, all[i]);
-	if (cs_write_incidents(conn, all, k) < 0 ||
-	    notify_write(a, conn, ns, nns, NULL, now) < 0)
+	cs_defer_begin();
+	wrc = cs_write_incidents(conn, all, k) < 0 ||
+	    notify_write(a, conn, ns, nns, NULL, now) < 0;
+	if (cs_defer_end(conn) < 0 || wrc)
 		goto out;
 	for (size_t i = 0; i < k; i++) {
 		if (core_audit(a, "alarmd", actions[i], all[i]->id,

@@ -359,7 +359,7 @@ raised_flush(struct alarmd *a, PGconn *conn)
 	struct intake t = {0};
 	int64_t *ids = NULL, *nids = NULL, *dids = NULL, *into[3];
 	struct notice_ids pre;
-	int rc = -1, err = 0;
+	int rc = -1, err = 0, wrc;
 
 	if (n == 0)
 		return 0;
@@ -486,9 +486,12 @@ raised_flush(struct alarmd *a, PGconn *conn)
 		t.fresh[j].incident = t.slots[t.slot_of[t.fresh_of[j]]].inc.id;
 	if (notify_prepare(a, conn, t.ns, t.nns, t.all, k, now) < 0)
 		goto out;
-	if (cs_write_incidents(conn, t.all, k) < 0 ||
+	/* The batch's writes in one round trip. */
+	cs_defer_begin();
+	wrc = cs_write_incidents(conn, t.all, k) < 0 ||
 	    cs_insert_alarms(conn, t.fresh, t.nfresh) < 0 ||
-	    notify_write(a, conn, t.ns, t.nns, &pre, now) < 0)
+	    notify_write(a, conn, t.ns, t.nns, &pre, now) < 0;
+	if (cs_defer_end(conn) < 0 || wrc)
 		goto out;
 	for (size_t i = 0; i < t.nslots; i++) {
 		struct slot *s = &t.slots[i];

@@ -96,12 +96,125 @@ prepared_name(PGconn *c, const char *sql, int n, char *name, size_t size)
 	return name;
 }
 
+/*
+ * Writes deferred to one round trip.  Between cs_defer_begin() and
+ * cs_defer_end() a write through cs_run_arrays() is queued rather than
+ * run (the caller gets an empty COMMAND_OK result), and cs_defer_end()
+ * sends the queue as one libpq pipeline: the incidents, alarms,
+ * notifications and deliveries of a batch cost one wait on the server
+ * instead of four.  A read (cs_run) while writes are queued sends them
+ * first, so the order of statements is the order of the calls.
+ */
+#define DEFER_MAX 8
+#define DEFER_PARAMS 32
+
+static struct {
+	int on;
+	size_t n;
+	struct {
+		const char *what, *sql;
+		int np;
+		char *params[DEFER_PARAMS];
+	} q[DEFER_MAX];
+} defer;
+
+static void
+defer_free(void)
+{
+	for (size_t i = 0; i < defer.n; i++)
+		for (int k = 0; k < defer.q[i].np; k++)
+			free(defer.q[i].params[k]);
+	defer.n = 0;
+}
+
+void
+cs_defer_begin(void)
+{
+	defer_free();
+	defer.on = 1;
+}
+
+/* Send the queue in one pipeline; 0, or -1 (each failure logged). */
+static int
+defer_flush(PGconn *c)
+{
+	char names[DEFER_MAX][24], q[300];
+	const char *stmt[DEFER_MAX];
+	size_t sent = 0;
+	PGresult *r;
+	int rc = 0;
+
+	if (defer.n == 0)
+		return 0;
+	/* Prepared (when new) before the pipeline: PQprepare waits. */
+	for (size_t i = 0; i < defer.n; i++)
+		stmt[i] = prepared_name(c, defer.q[i].sql, defer.q[i].np,
+		    names[i], sizeof(names[i]));
+	if (PQenterPipelineMode(c) != 1) {
+		defer_free();
+		return -1;
+	}
+	for (size_t i = 0; i < defer.n; i++) {
+		const char *const *v = (const char *const *)defer.q[i].params;
+		int ok = stmt[i] != NULL
+		    ? PQsendQueryPrepared(c, stmt[i], defer.q[i].np, v, NULL,
+		          NULL, 0)
+		    : PQsendQueryParams(c, defer.q[i].sql, defer.q[i].np, NULL,
+		          v, NULL, NULL, 0);
+
+		if (!ok) {
+			rc = -1;
+			break;
+		}
+		sent++;
+	}
+	if (PQpipelineSync(c) != 1)
+		rc = -1;
+	for (size_t i = 0; i < sent; i++) {
+		ExecStatusType st;
+
+		if ((r = PQgetResult(c)) == NULL) {
+			rc = -1;
+			break;
+		}
+		st = PQresultStatus(r);
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			/* After the first error the rest are only aborted. */
+			if (st != PGRES_PIPELINE_ABORTED)
+				log_warn("alarmd.store", "what=%s error=%s",
+				    defer.q[i].what,
+				    log_quote(q, sizeof(q),
+				        PQresultErrorMessage(r)));
+			rc = -1;
+		}
+		PQclear(r);
+		while ((r = PQgetResult(c)) != NULL)
+			PQclear(r);
+	}
+	/* The sync's own result, then out of pipeline mode. */
+	while (PQexitPipelineMode(c) != 1) {
+		if ((r = PQgetResult(c)) == NULL &&
+		    PQstatus(c) != CONNECTION_OK) {
+			rc = -1;
+			break;
+		}
+		PQclear(r);
+	}
+	defer_free();
+	return rc;
+}
+
 PGresult *
 cs_run(PGconn *c, const char *what, const char *sql, int n,
     const char *const *params)
 {
 	char name[24];
-	const char *stmt = prepared_name(c, sql, n, name, sizeof(name));
+	const char *stmt;
+
+	/* Queued writes go first (their order is the calls' order). */
+	if (defer.n > 0 && defer_flush(c) < 0)
+		return NULL;
+	stmt = prepared_name(c, sql, n, name, sizeof(name));
 	PGresult *res = stmt != NULL
 	    ? PQexecPrepared(c, stmt, n, params, NULL, NULL, 0)
 	    : PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
@@ -116,14 +229,36 @@ cs_run(PGconn *c, const char *what, const char *sql, int n,
 	return NULL;
 }
 
+int
+cs_defer_end(PGconn *c)
+{
+	defer.on = 0;
+	return defer_flush(c);
+}
+
 PGresult *
 cs_run_arrays(PGconn *c, const char *what, const char *sql,
     struct store_array *a, int n)
 {
-	const char *p[32];
+	const char *p[DEFER_PARAMS];
 	PGresult *r = NULL;
-	int ok = n <= 32;
+	int ok = n <= DEFER_PARAMS;
 
+	if (ok && defer.on && (defer.n < DEFER_MAX || defer_flush(c) == 0)) {
+		size_t i = defer.n;
+
+		defer.q[i].what = what;
+		defer.q[i].sql = sql;
+		defer.q[i].np = n;
+		for (int k = 0; k < n; k++)
+			if ((defer.q[i].params[k] = store_array_take(&a[k])) ==
+			    NULL)
+				ok = 0;
+		defer.n++;
+		for (int k = 0; k < n; k++)
+			store_array_free(&a[k]);
+		return ok ? PQmakeEmptyPGresult(c, PGRES_COMMAND_OK) : NULL;
+	}
 	for (int k = 0; k < n && ok; k++)
 		if ((p[k] = store_array_end(&a[k])) == NULL)
 			ok = 0;

@@ -52,7 +52,12 @@ void cs_prepared_free(void);
 PGresult *cs_run(PGconn *c, const char *what, const char *sql, int n,
     const char *const *params);
 /* Close the arrays a[0..n) (n <= 32), run sql with them as its
- * parameters, and free them; the result, or NULL. */
+ * parameters, and free them; the result, or NULL.  Between
+ * cs_defer_begin() and cs_defer_end() the statement is queued instead
+ * (an empty COMMAND_OK result comes back) and cs_defer_end() sends the
+ * queue in one pipeline, one round trip: 0, or -1 when one failed. */
+void cs_defer_begin(void);
+int cs_defer_end(PGconn *c);
 struct store_array;
 PGresult *cs_run_arrays(PGconn *c, const char *what, const char *sql,
     struct store_array *a, int n);

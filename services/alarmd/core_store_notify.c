@@ -323,19 +323,18 @@ cs_insert_deliveries(PGconn *c, const int64_t *ids,
 	    "next_at) OVERRIDING SYSTEM VALUE SELECT u.id, u.nid, u.rcv, "
 	    "'pending', now() FROM unnest($1::bigint[], $2::bigint[], "
 	    "$3::text[]) AS u(id, nid, rcv)";
-	char *p[3];
-	PGresult *r = NULL;
+	struct store_array a[3];
+	PGresult *r;
 
 	if (n == 0)
 		return 0;
-	p[0] = int64_array(ids, n);
-	p[1] = int64_array(notification, n);
-	p[2] = store_text_array(receiver, n);
-	if (p[0] != NULL && p[1] != NULL && p[2] != NULL)
-		r = cs_run(c, "insert deliveries", sql, 3, (const char *const *)p);
-	for (int k = 0; k < 3; k++)
-		free(p[k]);
-	if (r == NULL)
+	memset(a, 0, sizeof(a));
+	for (size_t i = 0; i < n; i++) {
+		store_array_int64(&a[0], ids[i]);
+		store_array_int64(&a[1], notification[i]);
+		store_array_str(&a[2], receiver[i]);
+	}
+	if ((r = cs_run_arrays(c, "insert deliveries", sql, a, 3)) == NULL)
 		return -1;
 	PQclear(r);
 	return 0;
