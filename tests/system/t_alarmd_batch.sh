@@ -10,6 +10,10 @@
 # a restart of alarmd afterwards adds nothing.  Then a storm over 120
 # plants at once: a duty console open on the live stream is told to read
 # the list again ("refresh"), not sent 120 frames, and stays connected.
+# Last, the store refuses the notices of a batch (a trigger, as a full
+# disk would): the batch's pipelined writes roll back whole, nothing of it
+# is seen, and once the store takes them again the alarm is an incident
+# told once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alert_lib.sh"
 sys_setup
@@ -128,6 +132,42 @@ assert_eq "$(grep -c '^event: incident' "$T/console.sse")" 0 "no frame per incid
 assert_eq "$(curl -s "$A/metrics" | awk '/^anquan_alarmd_sse_clients/ { print $2 }')" 1 "the console still connected"
 kill "$SSE" 2>/dev/null || true
 wait "$SSE" 2>/dev/null || true
+
+# The store refuses notices for a while.
+F=$("$SYS/ingest_uscc" 370112 300)
+al_events "$(al_enterprise f1 "$F" 丁化工厂 370112 hazchem 10)" \
+    "$(al_responsibility fr1 "$F" 370112 AWB)" "$(al_point fp1 F-1 "$F")"
+sql "CREATE TABLE test_refuse (on_ boolean);
+INSERT INTO test_refuse VALUES (true);
+CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF EXISTS (SELECT 1 FROM test_refuse) THEN
+		RAISE EXCEPTION 'the test refuses notices';
+	END IF;
+	RETURN NULL;
+END \$\$;
+CREATE TRIGGER test_refuse BEFORE INSERT ON notifications
+	FOR EACH STATEMENT EXECUTE FUNCTION test_refuse();" >/dev/null
+# No group wait again: the alarm's incident and its notice are one batch.
+kill -TERM "$ALARMD"
+al_exited_zero "$ALARMD" "alarmd4 stopped"
+al_conf <<CONF
+group_wait = 0
+tick = 100ms
+receivers = im=http://127.0.0.1:$IM/hook
+CONF
+al_start_alarmd alarmd5
+al_reading F-1 95
+wait_for 15 "the batch refused" grep -q "the test refuses notices" "$T/alarmd5.log"
+wait_for 15 "refused again on retry" sh -c "[ \$(grep -c 'the test refuses notices' '$T/alarmd5.log') -ge 2 ]"
+assert_eq "$(sql "SELECT count(*) FROM incidents WHERE uscc = '$F'")" 0 "nothing of the refused batch kept"
+assert_eq "$(sql "SELECT count(*) FROM incident_alarms WHERE point = 'F-1'")" 0 "not even its alarm"
+sql "DELETE FROM test_refuse" >/dev/null
+wait_for 15 "taken once the store takes it" al_sql_is "SELECT count(*) FROM notifications n JOIN incidents i ON i.id = n.incident_id WHERE i.uscc = '$F'" 1
+I3=$(sql "SELECT id FROM incidents WHERE uscc = '$F'")
+wait_for 15 "its notice delivered" al_notified "$T/im.hooks" "$I3"
+assert_eq "$(al_hook_count "$T/im.hooks" "$I3")" 1 "delivered once"
+assert_eq "$(sql "SELECT alarm_count FROM incidents WHERE id = $I3")" 1 "its alarm counted once"
 
 al_audit_verifies
 al_no_sanitizer_report "$T"/alarmd*.log
