@@ -61,7 +61,7 @@ alarm_texts(struct inc *inc, const Anquan__Alarm *m)
 
 struct raised {
 	char *id, *point, *kind, *unit, *uscc, *enterprise, *district, *sector;
-	char *key;          /* uscc "\x1f" cause: its incident's key */
+	char *key; /* uscc "\x1f" cause: its incident's key */
 	const char *cause;
 	enum al_level level;
 	double value, threshold;
@@ -195,8 +195,8 @@ intake_flapping(struct alarmd *a, PGconn *conn, int *flap)
 		}
 		idx[i] = (size_t)(uintptr_t)v;
 	}
-	if (err || cs_point_raises(conn, pts, np, a->policy.flap_window_ms,
-	               counts) < 0)
+	if (err || cs_point_raises(
+	               conn, pts, np, a->policy.flap_window_ms, counts) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
 		if (idx[i] == 0)
@@ -215,8 +215,7 @@ out:
 }
 
 static void
-slot_new(struct alarmd *a, struct slot *s, const struct raised *r,
-    int flapping, int64_t now)
+slot_new(struct slot *s, const struct raised *r, int flapping, int64_t now)
 {
 	struct inc *inc = &s->inc;
 
@@ -234,7 +233,6 @@ slot_new(struct alarmd *a, struct slot *s, const struct raised *r,
 	inc->status = AL_FIRING;
 	inc->opened_ms = now;
 	inc->flapping = flapping;
-	(void)a;
 }
 
 /* One more alarm r of slot s (new to its incident). */
@@ -265,7 +263,7 @@ struct intake {
 	size_t nslots;
 	struct cs_alarm *old, *fresh; /* alarms of existing / new incidents */
 	size_t nold, nfresh;
-	size_t *old_of, *fresh_of;    /* raised index of each */
+	size_t *old_of, *fresh_of; /* raised index of each */
 	const struct cs_alarm **by_slot;
 	struct inc **all;
 	struct notice *ns;
@@ -297,10 +295,15 @@ intake_free(struct intake *t)
 static void
 alarm_of(struct cs_alarm *al, const struct raised *r, int64_t incident)
 {
-	*al = (struct cs_alarm){.incident = incident, .ref = r->id,
-	    .point = r->point, .kind = r->kind, .level = r->level,
-	    .value = r->value, .threshold = r->threshold,
-	    .has_value = r->has_value, .has_threshold = r->has_threshold,
+	*al = (struct cs_alarm){.incident = incident,
+	    .ref = r->id,
+	    .point = r->point,
+	    .kind = r->kind,
+	    .level = r->level,
+	    .value = r->value,
+	    .threshold = r->threshold,
+	    .has_value = r->has_value,
+	    .has_threshold = r->has_threshold,
 	    .at_ms = r->started_ms};
 }
 
@@ -324,8 +327,8 @@ intake_slots(struct alarmd *a, PGconn *conn, struct intake *t)
 		if (v == NULL) {
 			u[nk] = r->uscc;
 			c[nk] = r->cause;
-			strmap_put(t->keys, r->key, (void *)(uintptr_t)(nk + 1),
-			    &err);
+			strmap_put(
+			    t->keys, r->key, (void *)(uintptr_t)(nk + 1), &err);
 			v = (void *)(uintptr_t)(++nk);
 		}
 		t->slot_of[i] = (size_t)(uintptr_t)v - 1;
@@ -396,7 +399,7 @@ raised_flush(struct alarmd *a, PGconn *conn)
 			continue;
 		}
 		if (!s->is_new) {
-			slot_new(a, s, r, t.flap[i], now);
+			slot_new(s, r, t.flap[i], now);
 			nnew++;
 		}
 		slot_join(s, r, t.flap[i]);
@@ -411,7 +414,8 @@ raised_flush(struct alarmd *a, PGconn *conn)
 		struct slot *s = &t.slots[t.slot_of[t.old_of[j]]];
 
 		if (t.old[j].known)
-			continue; /* seen already (a replay of the same alarm) */
+			continue; /* seen already (a replay of the same alarm)
+			           */
 		slot_join(s, &a->raised[t.old_of[j]], t.flap[t.old_of[j]]);
 		s->joined++;
 	}
@@ -477,8 +481,8 @@ raised_flush(struct alarmd *a, PGconn *conn)
 	into[2] = dids;
 	if (cs_new_ids3(conn, counts, into) < 0)
 		goto out;
-	pre = (struct notice_ids){.n = nids, .d = dids, .nn = counts[1],
-	    .nd = counts[2]};
+	pre = (struct notice_ids){
+	    .n = nids, .d = dids, .nn = counts[1], .nd = counts[2]};
 	for (size_t i = 0, m = 0; i < t.nslots; i++)
 		if (t.slots[i].is_new)
 			t.slots[i].inc.id = ids[m++];
@@ -489,8 +493,8 @@ raised_flush(struct alarmd *a, PGconn *conn)
 	/* The batch's writes in one round trip. */
 	cs_defer_begin();
 	wrc = cs_write_incidents(conn, t.all, k) < 0 ||
-	    cs_insert_alarms(conn, t.fresh, t.nfresh) < 0 ||
-	    notify_write(a, conn, t.ns, t.nns, &pre, now) < 0;
+	      cs_insert_alarms(conn, t.fresh, t.nfresh) < 0 ||
+	      notify_write(a, conn, t.ns, t.nns, &pre, now) < 0;
 	if (cs_defer_end(conn) < 0 || wrc)
 		goto out;
 	for (size_t i = 0; i < t.nslots; i++) {

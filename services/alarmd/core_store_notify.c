@@ -40,18 +40,21 @@ int64_array(const int64_t *v, size_t n)
 static char *
 dup_or_null(const PGresult *r, int row, int col)
 {
-	return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+	return PQgetisnull(r, row, col) ? NULL
+	                                : strdup(PQgetvalue(r, row, col));
 }
 
 int
-cs_alarm_rows(PGconn *c, const int64_t *ids, size_t n, int max,
-    struct cs_alarm_row **out)
+cs_alarm_rows(
+    PGconn *c, const int64_t *ids, size_t n, int max, struct cs_alarm_row **out)
 {
 	static const char sql[] =
 	    "SELECT x.incident_id, x.ref, x.point, x.kind, x.value, "
-	    "x.threshold, " MS("x.at") " FROM unnest($1::bigint[]) AS i(id) "
-	    "CROSS JOIN LATERAL (SELECT * FROM incident_alarms a "
-	    "WHERE a.incident_id = i.id ORDER BY a.at DESC, a.ref LIMIT $2::int) x";
+	    "x.threshold, " MS(
+	        "x.at") " FROM unnest($1::bigint[]) AS i(id) "
+	                "CROSS JOIN LATERAL (SELECT * FROM incident_alarms a "
+	                "WHERE a.incident_id = i.id ORDER BY a.at DESC, a.ref "
+	                "LIMIT $2::int) x";
 	char lim[12], *arr;
 	const char *p[2];
 	struct cs_alarm_row *rows;
@@ -116,8 +119,8 @@ cs_alarm_rows_free(struct cs_alarm_row *rows, size_t n)
 }
 
 int
-cs_open_levels(PGconn *c, const char *const *uscc, size_t n,
-    struct cs_open_inc **out)
+cs_open_levels(
+    PGconn *c, const char *const *uscc, size_t n, struct cs_open_inc **out)
 {
 	static const char sql[] =
 	    "SELECT x.uscc, x.id, x.level FROM unnest($1::bpchar[]) AS u(uscc) "
@@ -245,10 +248,10 @@ int
 cs_shifts_all(PGconn *c, int64_t from_ms, int64_t to_ms,
     struct route_shift *out, size_t max)
 {
-	static const char sql[] =
-	    "SELECT unit, " MS("start_at") ", " MS("end_at") ", leader::text, "
-	    "officers::text FROM duty_rosters WHERE start_at < " TS(2)
-	    " AND end_at > " TS(1) " ORDER BY start_at";
+	static const char sql[] = "SELECT unit, " MS("start_at") ", " MS(
+	    "end_at") ", leader::text, "
+	              "officers::text FROM duty_rosters WHERE start_at < " TS(
+	                  2) " AND end_at > " TS(1) " ORDER BY start_at";
 	char at[24], to[24];
 	const char *p[2] = {at, to};
 	PGresult *r;
@@ -282,8 +285,8 @@ cs_unit_name(PGconn *c, const char *unit, char *out, size_t size)
 }
 
 int
-cs_insert_notifications(PGconn *c, const struct cs_notification *n,
-    size_t count)
+cs_insert_notifications(
+    PGconn *c, const struct cs_notification *n, size_t count)
 {
 	static const char sql[] =
 	    "INSERT INTO notifications (id, incident_id, status, level, tier, "
@@ -315,8 +318,8 @@ cs_insert_notifications(PGconn *c, const struct cs_notification *n,
 }
 
 int
-cs_insert_deliveries(PGconn *c, const int64_t *ids,
-    const int64_t *notification, const char *const *receiver, size_t n)
+cs_insert_deliveries(PGconn *c, const int64_t *ids, const int64_t *notification,
+    const char *const *receiver, size_t n)
 {
 	static const char sql[] =
 	    "INSERT INTO deliveries (id, notification_id, receiver, state, "

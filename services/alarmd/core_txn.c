@@ -129,8 +129,8 @@ nt_flush(struct alarmd *a, PGconn *conn)
 		envs[i] = &env[i];
 		topics[i] = p->topic;
 	}
-	rc = bus_producer_stage_many(a->prod, conn, a->nnt, topics, envs, err,
-	    sizeof(err));
+	rc = bus_producer_stage_many(
+	    a->prod, conn, a->nnt, topics, envs, err, sizeof(err));
 	if (rc < 0)
 		log_warn("alarmd.stage", "error=\"%s\"", err);
 out:
@@ -188,7 +188,8 @@ core_after_add(struct alarmd *a, int64_t id, const char *receiver,
 
 	if (a->nafter == a->after_cap) {
 		size_t cap = a->after_cap ? a->after_cap * 2 : 64;
-		struct pending_delivery *n = realloc(a->after, cap * sizeof(*n));
+		struct pending_delivery *n =
+		    realloc(a->after, cap * sizeof(*n));
 
 		if (n == NULL)
 			return -1;
@@ -268,13 +269,13 @@ core_after_run(struct alarmd *a)
 		if (a->nchanged > SSE_BATCH_MAX) {
 			char n[48];
 
-			snprintf(n, sizeof(n), "{\"changed\":%zu}", a->nchanged);
+			snprintf(
+			    n, sizeof(n), "{\"changed\":%zu}", a->nchanged);
 			sse_broadcast(a->sse, "refresh", n);
 		} else {
-			api_incidents_json(a->st, a->changed, a->nchanged,
-			    broadcast, a->sse);
+			api_incidents_json(
+			    a->st, a->changed, a->nchanged, broadcast, a->sse);
 		}
 	}
 	a->nchanged = 0;
 }
-

@@ -70,7 +70,8 @@ ack_one(struct riskd *r, const char *id)
 	struct rk_point *p;
 
 	if (id_split(id, code, sizeof(code), &start, &kind) < 0 ||
-	    !alarm_kind_is_threshold(kind) || (p = model_point(r, code)) == NULL)
+	    !alarm_kind_is_threshold(kind) ||
+	    (p = model_point(r, code)) == NULL)
 		return 0;
 	if (p->st.thr.kind != (uint8_t)kind || p->st.thr.start_ms != start ||
 	    p->acked_start_ms == start)
@@ -119,7 +120,8 @@ ack_on_notification(PGconn *conn, const struct bus_msg *msg, void *arg)
 		p[1] = at;
 		up = PQexecParams(conn, SQL_ACK, 2, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(up) != PGRES_COMMAND_OK) {
-			log_warn("riskd.ack", "incident=%s error=%s", n->incident,
+			log_warn("riskd.ack", "incident=%s error=%s",
+			    n->incident,
 			    log_quote(q, sizeof(q), PQresultErrorMessage(up)));
 			goto out;
 		}
