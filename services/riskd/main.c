@@ -411,8 +411,9 @@ riskd_init(struct daemon *d, void *arg)
 	    0)
 		log_fatal("riskd.routes", "error=\"cannot register the routes\"");
 	tick_ev = daemon_every(d, cfg.tick_ms, on_tick, r);
-	log_info("riskd.ready", "sub=%s pub=%s warning_rules=%zu",
-	    sh->bus.ingestd_pub, sh->bus.riskd_pub, r->rules.warn.n);
+	log_info("riskd.ready", "sub=%s,%s pub=%s warning_rules=%zu",
+	    sh->bus.ingestd_pub, sh->bus.alarmd_pub, sh->bus.riskd_pub,
+	    r->rules.warn.n);
 	return 0;
 }
 
