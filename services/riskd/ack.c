@@ -33,33 +33,6 @@ static const char SQL_ACK[] =
     "UPDATE alarms SET acknowledged_at = to_timestamp($2::bigint / 1000.0) "
     "WHERE id = ANY ($1::text[]) AND acknowledged_at IS NULL";
 
-/* Split riskd's alarm id "<point>:<start_ms>:<kind>" (the point code may
- * hold ':'); 0, or -1 when it is not one. */
-static int
-id_split(const char *id, char *point, size_t psize, int64_t *start,
-    enum alarm_kind *kind)
-{
-	const char *k = strrchr(id, ':'), *s;
-	char *end;
-	size_t n;
-
-	if (k == NULL || k == id)
-		return -1;
-	for (s = k - 1; s > id && *s != ':'; s--)
-		;
-	if (s == id || alarm_kind_parse(k + 1, kind) < 0)
-		return -1;
-	*start = strtoll(s + 1, &end, 10);
-	if (end != k || *start <= 0)
-		return -1;
-	n = (size_t)(s - id);
-	if (n >= psize)
-		return -1;
-	memcpy(point, id, n);
-	point[n] = '\0';
-	return 0;
-}
-
 /* Mark the open alarm id acknowledged when the model holds it; 1 if so. */
 static int
 ack_one(struct riskd *r, const char *id)
@@ -69,7 +42,7 @@ ack_one(struct riskd *r, const char *id)
 	enum alarm_kind kind;
 	struct rk_point *p;
 
-	if (id_split(id, code, sizeof(code), &start, &kind) < 0 ||
+	if (alarm_id_parse(id, code, sizeof(code), &start, &kind) < 0 ||
 	    !alarm_kind_is_threshold(kind) ||
 	    (p = model_point(r, code)) == NULL)
 		return 0;

@@ -26,6 +26,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* --- names ---------------------------------------------------------------- */
@@ -571,4 +572,32 @@ alarm_id(char *buf, size_t size, const char *point, int64_t start_ms,
 		return -1;
 	}
 	return n;
+}
+
+int
+alarm_id_parse(const char *id, char *point, size_t psize, int64_t *start_ms,
+    enum alarm_kind *kind)
+{
+	const char *k, *s;
+	char *end;
+	size_t n;
+
+	if (id == NULL || point == NULL || psize == 0 ||
+	    (k = strrchr(id, ':')) == NULL || k == id)
+		return -1;
+	for (s = k - 1; s > id && *s != ':'; s--)
+		;
+	if (s == id || s + 1 == k || alarm_kind_parse(k + 1, kind) < 0 ||
+	    *kind == ALARM_NONE)
+		return -1;
+	*start_ms = strtoll(s + 1, &end, 10);
+	if (end != k || *start_ms <= 0 || s[1] == '+' || s[1] == '-' ||
+	    s[1] == ' ')
+		return -1;
+	n = (size_t)(s - id);
+	if (n >= psize)
+		return -1;
+	memcpy(point, id, n);
+	point[n] = '\0';
+	return 0;
 }

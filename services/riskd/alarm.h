@@ -268,5 +268,12 @@ size_t alarm_close_all(struct alarm_state *s, int64_t at_ms,
  */
 int alarm_id(char *buf, size_t size, const char *point, int64_t start_ms,
     enum alarm_kind kind);
+/*
+ * Read an id alarm_id() made back into its point (into point, psize
+ * bytes; the code may hold ':'), start and kind; 0, or -1 when it is not
+ * one (or the point does not fit).
+ */
+int alarm_id_parse(const char *id, char *point, size_t psize,
+    int64_t *start_ms, enum alarm_kind *kind);
 
 #endif

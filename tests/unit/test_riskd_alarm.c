@@ -246,6 +246,52 @@ test_alarm_id(void **state)
 	assert_int_equal(alarm_id(buf, 0, "P7", 5, ALARM_H), -1);
 }
 
+static void
+test_alarm_id_parse(void **state)
+{
+	char p[16], small[3];
+	int64_t start = 0;
+	enum alarm_kind k = ALARM_NONE;
+	static const char *const bad[] = {"", ":", "P7", "P7:5", ":5:HH",
+	    "P7::HH", "P7:5:", "P7:5:XX", "P7:x5:HH", "P7:5x:HH", "P7:0:HH",
+	    "P7:-5:HH", "P7:+5:HH", "P7: 5:HH", "P7:5:hh",
+	    "P7:5:none"};
+
+	(void)state;
+	assert_int_equal(
+	    alarm_id_parse("GT-101:1795996800000:HH", p, sizeof(p), &start, &k),
+	    0);
+	assert_string_equal(p, "GT-101");
+	assert_true(start == T0);
+	assert_int_equal(k, ALARM_HH);
+	/* A code that holds ':' is cut at the last two. */
+	assert_int_equal(alarm_id_parse("A:B:7:offline", p, sizeof(p), &start,
+			     &k),
+	    0);
+	assert_string_equal(p, "A:B");
+	assert_true(start == 7);
+	assert_int_equal(k, ALARM_OFFLINE);
+	/* Round trip with alarm_id(). */
+	{
+		char id[64];
+
+		assert_true(alarm_id(id, sizeof(id), "LT-9", 42, ALARM_LL) > 0);
+		assert_int_equal(
+		    alarm_id_parse(id, p, sizeof(p), &start, &k), 0);
+		assert_string_equal(p, "LT-9");
+		assert_true(start == 42);
+		assert_int_equal(k, ALARM_LL);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    alarm_id_parse(bad[i], p, sizeof(p), &start, &k), -1);
+	/* The point must fit. */
+	assert_int_equal(
+	    alarm_id_parse("GT-101:5:H", small, sizeof(small), &start, &k), -1);
+	assert_int_equal(alarm_id_parse(NULL, p, sizeof(p), &start, &k), -1);
+	assert_int_equal(alarm_id_parse("P7:5:H", p, 0, &start, &k), -1);
+}
+
 /* --- defaults and resolving ----------------------------------------------- */
 
 static void
@@ -1681,6 +1727,7 @@ main(void)
 	    cmocka_unit_test(test_point_kind_names),
 	    cmocka_unit_test(test_clear_reason_names),
 	    cmocka_unit_test(test_alarm_id),
+	    cmocka_unit_test(test_alarm_id_parse),
 	    cmocka_unit_test(test_defaults_init),
 	    cmocka_unit_test(test_gas_default_combustible),
 	    cmocka_unit_test(test_gas_default_oxygen),
