@@ -434,18 +434,6 @@ audit_verify(struct ctl *ctl, int argc, char **argv)
 	return verify_done(st, CTL_OK);
 }
 
-/* Width of a column: its title or its widest value, in bytes. */
-static int
-column_width(const PGresult *res, int col, const char *title)
-{
-	int w = (int)strlen(title);
-
-	for (int r = 0; r < PQntuples(res); r++)
-		if (PQgetlength(res, r, col) > w)
-			w = PQgetlength(res, r, col);
-	return w;
-}
-
 static int
 audit_tail(struct ctl *ctl, int argc, char **argv)
 {
@@ -454,7 +442,6 @@ audit_tail(struct ctl *ctl, int argc, char **argv)
 	int64_t count = AUDIT_TAIL_DEFAULT;
 	char nbuf[24];
 	const char *vals[1] = {nbuf};
-	int width[6];
 	struct store_err err;
 	PGresult *res = NULL;
 	struct store *st;
@@ -490,16 +477,7 @@ audit_tail(struct ctl *ctl, int argc, char **argv)
 	if (PQntuples(res) == 0) {
 		printf("the audit journal is empty\n");
 	} else {
-		for (int col = 0; col < 6; col++) {
-			width[col] = column_width(res, col, titles[col]);
-			printf("%-*s%s", col < 5 ? width[col] : 0, titles[col],
-			    col < 5 ? "  " : "\n");
-		}
-		for (int r = 0; r < PQntuples(res); r++)
-			for (int col = 0; col < 6; col++)
-				printf("%-*s%s", col < 5 ? width[col] : 0,
-				    PQgetvalue(res, r, col),
-				    col < 5 ? "  " : "\n");
+		ctl_table_print(stdout, res, titles, 6);
 	}
 	PQclear(res);
 	store_close(st);

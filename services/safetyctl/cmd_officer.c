@@ -15,7 +15,7 @@
  * ends.  ID is the officer's id as the duty rosters carry it (it is what
  * the audit journal and the incidents record as who acknowledged), NAME
  * the name the console shows.  An officer may hold several tokens.  list
- * pads its columns by terminal columns (text_width.h), not bytes, so that
+ * pads its columns by terminal columns (ctl_table.c), not bytes, so that
  * Chinese names keep the columns after them in line.
  *
  * create and revoke each append their audit entry (officer.token_created,
@@ -37,7 +37,6 @@
 #include "json.h"
 #include "safetyctl.h"
 #include "sha256.h"
-#include "text_width.h"
 
 /* Characters of the prefix, after "aq_" (alarmd's OFFICERS_PREFIX_LEN). */
 #define OFFICER_PREFIX_LEN 8
@@ -308,41 +307,6 @@ officer_create(struct ctl *ctl, int argc, char **argv)
 /* The columns of officer list. */
 #define LIST_COLUMNS 5
 
-/*
- * Print the rows of res under titles, each column as wide as its widest
- * cell in terminal columns (text_width.h): names are Chinese, two columns
- * a character in three bytes, so padding by bytes would skew the rest of
- * the line.  The last column is not padded.
- */
-static void
-list_print(const PGresult *res, const char *const titles[LIST_COLUMNS])
-{
-	size_t width[LIST_COLUMNS];
-	int rows = PQntuples(res);
-
-	for (int col = 0; col < LIST_COLUMNS; col++) {
-		width[col] = text_width(titles[col], strlen(titles[col]));
-		for (int r = 0; r < rows; r++) {
-			size_t w = text_width(PQgetvalue(res, r, col),
-			    (size_t)PQgetlength(res, r, col));
-
-			if (w > width[col])
-				width[col] = w;
-		}
-	}
-	for (int r = -1; r < rows; r++)
-		for (int col = 0; col < LIST_COLUMNS; col++) {
-			const char *cell =
-			    r < 0 ? titles[col] : PQgetvalue(res, r, col);
-
-			if (col < LIST_COLUMNS - 1) {
-				text_pad(stdout, cell, width[col]);
-				fputs("  ", stdout);
-			} else
-				printf("%s\n", cell);
-		}
-}
-
 static int
 officer_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -393,7 +357,7 @@ officer_list(struct ctl *ctl, int argc, char **argv)
 		else
 			printf("no officer tokens\n");
 	} else
-		list_print(res, titles);
+		ctl_table_print(stdout, res, titles, LIST_COLUMNS);
 	PQclear(res);
 	store_close(st);
 	return CTL_OK;

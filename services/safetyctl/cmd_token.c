@@ -348,17 +348,6 @@ token_create(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
-static size_t
-column_width(const PGresult *res, int col, const char *title)
-{
-	size_t w = strlen(title);
-
-	for (int r = 0; r < PQntuples(res); r++)
-		if ((size_t)PQgetlength(res, r, col) > w)
-			w = (size_t)PQgetlength(res, r, col);
-	return w;
-}
-
 static int
 token_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -370,7 +359,6 @@ token_list(struct ctl *ctl, int argc, char **argv)
 	static const char *const titles[] = {"ID", "PREFIX", "SOURCE",
 	    "SECTORS", "DISTRICTS", "CREATED", "REVOKED"};
 	const char *vals[1] = {NULL};
-	size_t width[7];
 	struct store_err err;
 	PGresult *res = NULL;
 	struct store *st;
@@ -424,16 +412,7 @@ token_list(struct ctl *ctl, int argc, char **argv)
 	} else if (PQntuples(res) == 0) {
 		printf("no tokens\n");
 	} else {
-		for (int col = 0; col < 7; col++) {
-			width[col] = column_width(res, col, titles[col]);
-			printf("%-*s%s", col < 6 ? (int)width[col] : 0,
-			    titles[col], col < 6 ? "  " : "\n");
-		}
-		for (int r = 0; r < PQntuples(res); r++)
-			for (int col = 0; col < 7; col++)
-				printf("%-*s%s", col < 6 ? (int)width[col] : 0,
-				    PQgetvalue(res, r, col),
-				    col < 6 ? "  " : "\n");
+		ctl_table_print(stdout, res, titles, 7);
 	}
 	PQclear(res);
 	store_close(st);

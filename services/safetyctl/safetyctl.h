@@ -17,6 +17,10 @@
 #ifndef ANQUAN_SAFETYCTL_H
 #define ANQUAN_SAFETYCTL_H
 
+#include <stdio.h>
+
+#include <libpq-fe.h>
+
 #include "daemon.h"
 #include "store.h"
 
@@ -68,6 +72,11 @@ void ctl_error(const char *cmd, const char *fmt, ...)
 
 /* Print the usage line of cmd on stderr; returns CTL_USAGE. */
 int ctl_usage(const char *cmd);
+
+/* Print res under titles (ncols columns) on out, each column as wide as
+ * its widest cell in terminal columns (ctl_table.c). */
+void ctl_table_print(FILE *out, const PGresult *res,
+    const char *const *titles, int ncols);
 
 /* Open the store for ctl->conninfo, or print why not and return NULL. */
 struct store *ctl_store_open(const struct ctl *ctl, const char *cmd);
