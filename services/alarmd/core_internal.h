@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <event2/event.h>
 #include <libpq-fe.h>
 
 #include "alarmd.h"
@@ -58,6 +59,12 @@ struct alarmd {
 	size_t nafter, after_cap;
 	int64_t *changed;
 	size_t nchanged, changed_cap;
+	/* Incidents committed and not yet sent to the consoles: sent from
+	 * sse_ev, once the loop has turned and the webhooks of the same
+	 * commit are on their way (core_txn.c). */
+	int64_t *to_consoles;
+	size_t nto_consoles, to_consoles_cap;
+	struct event *sse_ev;
 
 	/* The open transaction's journal entries, appended just before
 	 * its COMMIT in one call (core_journal). */
@@ -162,6 +169,8 @@ int notify_incident(struct alarmd *a, PGconn *conn, struct inc *inc,
 void core_shifts_changed(struct alarmd *a);
 /* Note that an incident changed (for the consoles, after COMMIT). */
 void core_changed(struct alarmd *a, int64_t id);
+/* The consoles' turn (sse_ev's callback). */
+void core_consoles_cb(evutil_socket_t fd, short what, void *arg);
 /* Forget or run what waits for COMMIT. */
 void core_after_discard(struct alarmd *a);
 void core_after_run(struct alarmd *a);

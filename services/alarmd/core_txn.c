@@ -250,6 +250,35 @@ broadcast(const char *json, void *arg)
 	sse_broadcast(arg, "incident", json);
 }
 
+/*
+ * The consoles hear of every incident changed since their last turn, read
+ * back in one statement; of a storm's many, one "refresh" (they read the
+ * open list again), so that a thousand frames at once neither hold the
+ * loop nor overflow a console's backlog.
+ */
+void
+core_consoles_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct alarmd *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->nto_consoles == 0 || sse_clients(a->sse) == 0) {
+		a->nto_consoles = 0;
+		return;
+	}
+	if (a->nto_consoles > SSE_BATCH_MAX) {
+		char n[48];
+
+		snprintf(n, sizeof(n), "{\"changed\":%zu}", a->nto_consoles);
+		sse_broadcast(a->sse, "refresh", n);
+	} else {
+		api_incidents_json(a->st, a->to_consoles, a->nto_consoles,
+		    broadcast, a->sse);
+	}
+	a->nto_consoles = 0;
+}
+
 void
 core_after_run(struct alarmd *a)
 {
@@ -261,20 +290,25 @@ core_after_run(struct alarmd *a)
 		free(a->after[i].payload);
 	}
 	a->nafter = 0;
-	/* The consoles hear of every incident the transaction changed, read
-	 * back in one statement; of a storm's many, one "refresh" (they read
-	 * the open list again), so that a thousand frames at once neither
-	 * hold the loop nor overflow a console's backlog. */
-	if (a->nchanged > 0 && a->sse != NULL && sse_clients(a->sse) > 0) {
-		if (a->nchanged > SSE_BATCH_MAX) {
-			char n[48];
+	/* The consoles' turn comes once the loop has sent the webhooks. */
+	if (a->nchanged > 0 && a->sse != NULL && sse_clients(a->sse) > 0 &&
+	    a->sse_ev != NULL) {
+		size_t need = a->nto_consoles + a->nchanged;
 
-			snprintf(
-			    n, sizeof(n), "{\"changed\":%zu}", a->nchanged);
-			sse_broadcast(a->sse, "refresh", n);
-		} else {
-			api_incidents_json(
-			    a->st, a->changed, a->nchanged, broadcast, a->sse);
+		if (need > a->to_consoles_cap) {
+			size_t cap = need * 2;
+			int64_t *n = realloc(a->to_consoles, cap * sizeof(*n));
+
+			if (n != NULL) {
+				a->to_consoles = n;
+				a->to_consoles_cap = cap;
+			}
+		}
+		if (need <= a->to_consoles_cap) {
+			memcpy(a->to_consoles + a->nto_consoles, a->changed,
+			    a->nchanged * sizeof(*a->changed));
+			a->nto_consoles = need;
+			event_active(a->sse_ev, EV_TIMEOUT, 0);
 		}
 	}
 	a->nchanged = 0;

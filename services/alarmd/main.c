@@ -338,6 +338,9 @@ alarmd_init(struct daemon *d, void *arg)
 	    NULL)
 		log_fatal("alarmd.start", "error=\"out of memory\"");
 	sse_metrics(a->sse, daemon_metrics(d));
+	if ((a->sse_ev = event_new(daemon_base(d), -1, 0, core_consoles_cb,
+	         a)) == NULL)
+		log_fatal("alarmd.start", "error=\"out of memory\"");
 	popts.sndhwm = (int)sh->bus.sndhwm;
 	pub = bus_socket(daemon_bus(d), ZMQ_PUB, &popts);
 	if (pub == NULL || bus_bind(pub, sh->bus.alarmd_pub) != 0)
@@ -421,6 +424,9 @@ alarmd_shutdown(struct daemon *d, void *arg)
 	core_after_discard(a);
 	bus_producer_free(a->prod);
 	deliver_free(a->dl);
+	if (a->sse_ev != NULL)
+		event_free(a->sse_ev);
+	free(a->to_consoles);
 	sse_free(a->sse);
 	free(a->after);
 	free(a->changed);
