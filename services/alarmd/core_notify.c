@@ -88,22 +88,33 @@ open_cmp(const void *x, const void *y)
 }
 
 static int
-open_set_read(PGconn *conn, const char *const *uscc, size_t nuscc,
-    struct inc *const *mem, size_t nmem, struct open_set *o)
+id_cmp(const void *x, const void *y)
 {
-	struct cs_open_inc *db, *v;
-	int n;
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The open set from the store's rows db[0..n) (taken over) and the
+ * transaction's own incidents mem[0..nmem), which win. */
+static int
+open_set_build(struct cs_open_inc *db, size_t n, struct inc *const *mem,
+    size_t nmem, struct open_set *o)
+{
+	struct cs_open_inc *v = calloc(n + nmem + 1, sizeof(*v));
+	int64_t *ids = calloc(nmem + 1, sizeof(*ids));
 	size_t k = 0;
 
 	o->v = NULL;
 	o->n = 0;
-	if ((n = cs_open_levels(conn, uscc, nuscc, &db)) < 0)
-		return -1;
-	if ((v = calloc((size_t)n + nmem + 1, sizeof(*v))) == NULL) {
+	if (v == NULL || ids == NULL) {
+		free(v);
+		free(ids);
 		free(db);
 		return -1;
 	}
 	for (size_t i = 0; i < nmem; i++) {
+		ids[i] = mem[i]->id;
 		if (mem[i]->uscc[0] == '\0' || mem[i]->status == AL_RESOLVED)
 			continue;
 		snprintf(v[k].uscc, sizeof(v[k].uscc), "%s", mem[i]->uscc);
@@ -111,15 +122,11 @@ open_set_read(PGconn *conn, const char *const *uscc, size_t nuscc,
 		v[k].level = mem[i]->level;
 		k++;
 	}
-	for (int i = 0; i < n; i++) {
-		size_t j;
-
-		for (j = 0; j < nmem; j++)
-			if (mem[j]->id == db[i].id)
-				break;
-		if (j == nmem)
+	qsort(ids, nmem, sizeof(*ids), id_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (bsearch(&db[i].id, ids, nmem, sizeof(*ids), id_cmp) == NULL)
 			v[k++] = db[i];
-	}
+	free(ids);
 	free(db);
 	qsort(v, k, sizeof(*v), open_cmp);
 	o->v = v;
@@ -427,7 +434,8 @@ notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 {
 	const char **usccs = NULL;
 	struct route_resp *resp = NULL;
-	int *found = NULL, nshift, rc = -1;
+	int *found = NULL, nshift, nopen, rc = -1;
+	struct cs_open_inc *opens = NULL;
 	struct strmap *seen = strmap_new();
 	struct open_set open = {0};
 	struct cs_alarm_row *rows = NULL;
@@ -450,9 +458,10 @@ notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 	    ids == NULL)
 		goto out;
 	nu = notice_usccs(ns, n, usccs, seen);
-	if (cs_responsibilities(conn, usccs, nu, resp, found) < 0 ||
-	    (nshift = shifts_now(a, conn, now_ms)) < 0 ||
-	    open_set_read(conn, usccs, nu, mem, nmem, &open) < 0)
+	if ((nopen = cs_enterprise_facts(conn, usccs, nu, resp, found,
+	         &opens)) < 0 ||
+	    open_set_build(opens, (size_t)nopen, mem, nmem, &open) < 0 ||
+	    (nshift = shifts_now(a, conn, now_ms)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		if (ns[i].alarms == NULL)

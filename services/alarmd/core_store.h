@@ -151,14 +151,12 @@ struct cs_open_inc {
 	int64_t id;
 	enum al_level level;
 };
-/* The open incidents of the enterprises uscc[0..n) (malloc'd *out). */
-int cs_open_levels(PGconn *c, const char *const *uscc, size_t n,
-    struct cs_open_inc **out);
-
-/* Responsibility of each enterprise uscc[i] into out[i]; found[i] 1 when
- * it has one.  0 or -1. */
-int cs_responsibilities(PGconn *c, const char *const *uscc, size_t n,
-    struct route_resp *out, int *found);
+/* What a notice needs of the enterprises uscc[0..n), in one statement:
+ * each one's responsibility into resp[i] (found[i] 1 when it has one) and
+ * their open incidents (for inhibition) into a malloc'd *opens; the count
+ * of those, or -1. */
+int cs_enterprise_facts(PGconn *c, const char *const *uscc, size_t n,
+    struct route_resp *resp, int *found, struct cs_open_inc **opens);
 /* Every shift (any unit) covering a moment of [from_ms, to_ms) (at most
  * max); count or -1. */
 int cs_shifts_all(PGconn *c, int64_t from_ms, int64_t to_ms,

@@ -119,58 +119,26 @@ cs_alarm_rows_free(struct cs_alarm_row *rows, size_t n)
 }
 
 int
-cs_open_levels(
-    PGconn *c, const char *const *uscc, size_t n, struct cs_open_inc **out)
+cs_enterprise_facts(PGconn *c, const char *const *uscc, size_t n,
+    struct route_resp *resp, int *found, struct cs_open_inc **opens)
 {
 	static const char sql[] =
-	    "SELECT x.uscc, x.id, x.level FROM unnest($1::bpchar[]) AS u(uscc) "
-	    "CROSS JOIN LATERAL (SELECT uscc, id, level FROM incidents i "
-	    "WHERE i.uscc = u.uscc AND i.status <> 'resolved' OFFSET 0) x";
-	const char *p[1];
-	char *arr;
-	PGresult *r;
-	int k;
-
-	*out = NULL;
-	if (n == 0)
-		return 0;
-	if ((arr = store_text_array(uscc, n)) == NULL)
-		return -1;
-	p[0] = arr;
-	r = cs_run(c, "open levels", sql, 1, p);
-	free(arr);
-	if (r == NULL)
-		return -1;
-	k = PQntuples(r);
-	if (k > 0 && (*out = calloc((size_t)k, sizeof(**out))) == NULL) {
-		PQclear(r);
-		return -1;
-	}
-	for (int i = 0; i < k; i++) {
-		cs_cpy((*out)[i].uscc, sizeof((*out)[i].uscc), r, i, 0);
-		(*out)[i].id = cs_i64(r, i, 1);
-		if (al_level_parse(PQgetvalue(r, i, 2), &(*out)[i].level) < 0)
-			(*out)[i].level = AL_BLUE;
-	}
-	PQclear(r);
-	return k;
-}
-
-int
-cs_responsibilities(PGconn *c, const char *const *uscc, size_t n,
-    struct route_resp *out, int *found)
-{
-	static const char sql[] =
-	    "SELECT u.ord, r.territorial, r.sector_dept, r.direct_dept "
+	    "SELECT u.ord, r.uscc IS NOT NULL, r.territorial, r.sector_dept, "
+	    "r.direct_dept, o.id, o.level "
 	    "FROM unnest($1::bpchar[]) WITH ORDINALITY AS u(uscc, ord) "
-	    "CROSS JOIN LATERAL (SELECT * FROM responsibilities x "
-	    "WHERE x.uscc = u.uscc LIMIT 1) r";
+	    "LEFT JOIN LATERAL (SELECT * FROM responsibilities x "
+	    "WHERE x.uscc = u.uscc LIMIT 1) r ON true "
+	    "LEFT JOIN LATERAL (SELECT id, level FROM incidents i "
+	    "WHERE i.uscc = u.uscc AND i.status <> 'resolved' OFFSET 0) o "
+	    "ON true";
 	const char *p[1];
 	char *arr;
 	PGresult *r;
+	int k = 0;
 
+	*opens = NULL;
 	for (size_t i = 0; i < n; i++) {
-		memset(&out[i], 0, sizeof(out[i]));
+		memset(&resp[i], 0, sizeof(resp[i]));
 		found[i] = 0;
 	}
 	if (n == 0)
@@ -178,24 +146,39 @@ cs_responsibilities(PGconn *c, const char *const *uscc, size_t n,
 	if ((arr = store_text_array(uscc, n)) == NULL)
 		return -1;
 	p[0] = arr;
-	r = cs_run(c, "responsibilities", sql, 1, p);
+	r = cs_run(c, "enterprise facts", sql, 1, p);
 	free(arr);
 	if (r == NULL)
 		return -1;
+	if (PQntuples(r) > 0 &&
+	    (*opens = calloc((size_t)PQntuples(r), sizeof(**opens))) == NULL) {
+		PQclear(r);
+		return -1;
+	}
 	for (int i = 0; i < PQntuples(r); i++) {
 		int64_t ord = cs_i64(r, i, 0);
-		struct route_resp *o;
+		struct cs_open_inc *o;
 
 		if (ord < 1 || (size_t)ord > n)
 			continue;
-		o = &out[ord - 1];
-		cs_cpy(o->territorial, sizeof(o->territorial), r, i, 1);
-		cs_cpy(o->sector_dept, sizeof(o->sector_dept), r, i, 2);
-		cs_cpy(o->direct_dept, sizeof(o->direct_dept), r, i, 3);
-		found[ord - 1] = 1;
+		if (PQgetvalue(r, i, 1)[0] == 't' && !found[ord - 1]) {
+			struct route_resp *x = &resp[ord - 1];
+
+			cs_cpy(x->territorial, sizeof(x->territorial), r, i, 2);
+			cs_cpy(x->sector_dept, sizeof(x->sector_dept), r, i, 3);
+			cs_cpy(x->direct_dept, sizeof(x->direct_dept), r, i, 4);
+			found[ord - 1] = 1;
+		}
+		if (PQgetisnull(r, i, 5))
+			continue;
+		o = &(*opens)[k++];
+		snprintf(o->uscc, sizeof(o->uscc), "%s", uscc[ord - 1]);
+		o->id = cs_i64(r, i, 5);
+		if (al_level_parse(PQgetvalue(r, i, 6), &o->level) < 0)
+			o->level = AL_BLUE;
 	}
 	PQclear(r);
-	return 0;
+	return k;
 }
 
 static void
