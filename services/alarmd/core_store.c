@@ -86,6 +86,12 @@ prepared_name(PGconn *c, const char *sql, int n, char *name, size_t size)
 	snprintf(name, size, "cs%zu", prepared.n);
 	res = PQprepare(c, name, sql, n, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		char q[300];
+
+		/* The transaction is aborted now: say why, since the statement
+		 * run unprepared next can only say that. */
+		log_warn("alarmd.store", "what=prepare error=%s",
+		    log_quote(q, sizeof(q), PQresultErrorMessage(res)));
 		PQclear(res);
 		return NULL;
 	}
@@ -191,14 +197,16 @@ defer_flush(PGconn *c)
 		while ((r = PQgetResult(c)) != NULL)
 			PQclear(r);
 	}
-	/* The sync's own result, then out of pipeline mode. */
-	while (PQexitPipelineMode(c) != 1) {
-		if ((r = PQgetResult(c)) == NULL &&
-		    PQstatus(c) != CONNECTION_OK) {
+	/* The sync's own result, then out of pipeline mode (bounded: a
+	 * connection that went away answers nothing more). */
+	for (int tries = 0; PQexitPipelineMode(c) != 1; tries++) {
+		if (tries == 100 || PQstatus(c) != CONNECTION_OK) {
+			log_warn("alarmd.store", "what=pipeline error=%s",
+			    log_quote(q, sizeof(q), PQerrorMessage(c)));
 			rc = -1;
 			break;
 		}
-		PQclear(r);
+		PQclear(PQgetResult(c));
 	}
 	defer_free();
 	return rc;

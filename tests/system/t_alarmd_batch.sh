@@ -13,7 +13,10 @@
 # Last, the store refuses the notices of a batch (a trigger, as a full
 # disk would): the batch's pipelined writes roll back whole, nothing of it
 # is seen, and once the store takes them again the alarm is an incident
-# told once.
+# told once.  And the store stopped while alarmd is half-way through a
+# burst of 60 plants it replays from the log (its notices held up by a
+# sleeping trigger): once the store is back, every alarm is in an
+# incident, each incident told and delivered exactly once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/alert_lib.sh"
 sys_setup
@@ -168,6 +171,54 @@ I3=$(sql "SELECT id FROM incidents WHERE uscc = '$F'")
 wait_for 15 "its notice delivered" al_notified "$T/im.hooks" "$I3"
 assert_eq "$(al_hook_count "$T/im.hooks" "$I3")" 1 "delivered once"
 assert_eq "$(sql "SELECT alarm_count FROM incidents WHERE id = $I3")" 1 "its alarm counted once"
+
+# The store away in the middle of a burst.
+evs=""
+rds=""
+i=400
+while [ $i -lt 460 ]; do
+	u=$("$SYS/ingest_uscc" 370112 "$i")
+	evs="$evs $(al_enterprise g$i "$u" 断电企业$i 370112 hazchem 10) $(al_responsibility gr$i "$u" 370112 AWB) $(al_point gp$i G-$i "$u")"
+	rds="$rds{\"point\":\"G-$i\",\"ts\":$(date +%s%3N),\"value\":95,\"quality\":\"good\"},"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+al_events $evs
+kill -TERM "$ALARMD"
+al_exited_zero "$ALARMD" "alarmd5 stopped"
+code=$(al_post readings "{\"readings\":[${rds%,}]}")
+assert_eq "$code" 202 "the burst taken by ingestd"
+wait_for 20 "riskd raised the burst" al_sql_is "SELECT count(*) FROM alarms WHERE point LIKE 'G-%'" 60
+# The notices of a batch take their time (a trigger sleeps), so alarmd's
+# batch is half-way (its incidents written, its notices not) when the
+# store goes away.
+sql "CREATE TABLE test_slow (on_ boolean);
+INSERT INTO test_slow VALUES (true);
+CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF EXISTS (SELECT 1 FROM test_slow) THEN
+		PERFORM pg_sleep(20);
+	END IF;
+	RETURN NULL;
+END \$\$;
+CREATE TRIGGER test_slow BEFORE INSERT ON notifications
+	FOR EACH STATEMENT EXECUTE FUNCTION test_slow();" >/dev/null
+G0="SELECT i.id FROM incidents i JOIN enterprises e ON e.uscc = i.uscc WHERE e.name LIKE '断电企业%'"
+sys_spawn alarmd6 "$BIN/alarmd" -d -f "$CONF"
+ALARMD=$LAST_PID
+wait_for 15 "alarmd's batch half-way" al_sql_is "SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep'" t
+assert_eq "$(sql "SELECT count(*) FROM ($G0) g")" 0 "nothing of the burst committed yet"
+"$ROOT/deploy/pgctl.sh" stop "$T/db" >/dev/null
+"$ROOT/deploy/pgctl.sh" start "$T/db" >/dev/null
+sql "DELETE FROM test_slow" >/dev/null
+G="SELECT i.id FROM incidents i JOIN enterprises e ON e.uscc = i.uscc WHERE e.name LIKE '断电企业%'"
+wait_for 30 "the burst taken after the store came back" al_sql_is "SELECT count(*) FROM ($G) g" 60
+wait_for 30 "each told" al_sql_is "SELECT count(*) FROM notifications WHERE incident_id IN ($G)" 60
+assert_eq "$(sql "SELECT count(*) FROM incident_alarms WHERE point LIKE 'G-%'")" 60 "every alarm of the burst in an incident"
+assert_eq "$(sql "SELECT count(DISTINCT incident_id) FROM notifications WHERE incident_id IN ($G)")" 60 "one notice each"
+wait_for 30 "each delivered" al_sql_is "SELECT count(*) FROM deliveries d JOIN notifications n ON n.id = d.notification_id WHERE n.incident_id IN ($G) AND d.state = 'delivered'" 60
+dups=$(sql "$G" | while read -r id; do al_hook_count "$T/im.hooks" "$id"; done | sort | uniq -c | awk '$2 != 1 { n += $1 } END { print n + 0 }')
+assert_eq "$dups" 0 "the receiver got each of them exactly once"
 
 al_audit_verifies
 al_no_sanitizer_report "$T"/alarmd*.log
