@@ -167,53 +167,99 @@ raised_texts(struct inc *inc, const struct raised *r)
 	alarm_texts(inc, &m);
 }
 
-/* Whether each raised alarm's point is flapping (flap[i]): its raises in
- * the window, in the store and earlier in the batch. */
-static int
-intake_flapping(struct alarmd *a, PGconn *conn, int *flap)
-{
-	size_t n = a->nraised, np = 0;
-	const char **pts = calloc(n + 1, sizeof(*pts));
-	int *counts = calloc(n + 1, sizeof(*counts));
-	size_t *idx = calloc(n + 1, sizeof(*idx));
-	struct strmap *m = strmap_new();
-	int rc = -1, err = 0;
+struct intake {
+	struct slot *slots;
+	size_t nslots;
+	struct cs_alarm *old, *fresh; /* alarms of existing / new incidents */
+	size_t nold, nfresh;
+	size_t *old_of, *fresh_of; /* raised index of each */
+	const struct cs_alarm **by_slot;
+	struct inc **all;
+	struct notice *ns;
+	size_t nns;
+	int *flap;
+	size_t *slot_of;
+	struct strmap *keys, *refs;
+	const char **pts, **ku, **kc; /* distinct points; keys' uscc, cause */
+	size_t npts, *pt_of;
+};
 
-	if (pts == NULL || counts == NULL || idx == NULL || m == NULL)
-		goto out;
+static void
+intake_free(struct intake *t)
+{
+	if (t->ns != NULL)
+		notify_free(t->ns, t->nns);
+	free(t->slots);
+	free(t->old);
+	free(t->fresh);
+	free(t->old_of);
+	free(t->fresh_of);
+	free(t->by_slot);
+	free(t->all);
+	free(t->ns);
+	free(t->flap);
+	free(t->slot_of);
+	free(t->pts);
+	free(t->pt_of);
+	free(t->ku);
+	free(t->kc);
+	strmap_free(t->keys, NULL);
+	strmap_free(t->refs, NULL);
+}
+
+/* The distinct points of the batch (t->pts) and each alarm's (t->pt_of,
+ * 1-based; 0 for none). */
+static int
+flap_points(struct alarmd *a, struct intake *t)
+{
+	size_t n = a->nraised;
+	struct strmap *m = strmap_new();
+	int err = 0;
+
+	if (m == NULL || (t->pts = calloc(n + 1, sizeof(*t->pts))) == NULL ||
+	    (t->pt_of = calloc(n + 1, sizeof(*t->pt_of))) == NULL) {
+		strmap_free(m, NULL);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *p = a->raised[i].point;
 		void *v;
 
-		flap[i] = 0;
 		if (p[0] == '\0')
 			continue;
 		if ((v = strmap_get(m, p)) == NULL) {
-			pts[np] = p;
-			strmap_put(m, p, (void *)(uintptr_t)(np + 1), &err);
-			v = (void *)(uintptr_t)(++np);
+			t->pts[t->npts] = p;
+			strmap_put(
+			    m, p, (void *)(uintptr_t)(t->npts + 1), &err);
+			v = (void *)(uintptr_t)(++t->npts);
 		}
-		idx[i] = (size_t)(uintptr_t)v;
+		t->pt_of[i] = (size_t)(uintptr_t)v;
 	}
-	if (err || cs_point_raises(
-	               conn, pts, np, a->policy.flap_window_ms, counts) < 0)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (idx[i] == 0)
-			continue;
-		/* This raise counts too, as do those before it. */
-		counts[idx[i] - 1]++;
-		flap[i] = counts[idx[i] - 1] >= a->policy.flap_count;
-	}
-	rc = 0;
-out:
 	strmap_free(m, NULL);
-	free(pts);
-	free(counts);
-	free(idx);
-	return rc;
+	return err ? -1 : 0;
 }
 
+/* Whether each raised alarm's point is flapping (t->flap[i]): its raises
+ * in the window, in the store (q's answer) and earlier in the batch. */
+static int
+flap_apply(struct alarmd *a, struct intake *t, const struct cs_read *q)
+{
+	int *counts = calloc(t->npts + 1, sizeof(*counts));
+
+	if (counts == NULL || cs_point_raises_take(q, t->npts, counts) < 0) {
+		free(counts);
+		return -1;
+	}
+	for (size_t i = 0; i < a->nraised; i++) {
+		if (t->pt_of[i] == 0)
+			continue;
+		/* This raise counts too, as do those before it. */
+		counts[t->pt_of[i] - 1]++;
+		t->flap[i] = counts[t->pt_of[i] - 1] >= a->policy.flap_count;
+	}
+	free(counts);
+	return 0;
+}
 static void
 slot_new(struct slot *s, const struct raised *r, int flapping, int64_t now)
 {
@@ -258,40 +304,6 @@ slot_join(struct slot *s, const struct raised *r, int flapping)
 	s->touched = 1;
 }
 
-struct intake {
-	struct slot *slots;
-	size_t nslots;
-	struct cs_alarm *old, *fresh; /* alarms of existing / new incidents */
-	size_t nold, nfresh;
-	size_t *old_of, *fresh_of; /* raised index of each */
-	const struct cs_alarm **by_slot;
-	struct inc **all;
-	struct notice *ns;
-	size_t nns;
-	int *flap;
-	size_t *slot_of;
-	struct strmap *keys, *refs;
-};
-
-static void
-intake_free(struct intake *t)
-{
-	if (t->ns != NULL)
-		notify_free(t->ns, t->nns);
-	free(t->slots);
-	free(t->old);
-	free(t->fresh);
-	free(t->old_of);
-	free(t->fresh_of);
-	free(t->by_slot);
-	free(t->all);
-	free(t->ns);
-	free(t->flap);
-	free(t->slot_of);
-	strmap_free(t->keys, NULL);
-	strmap_free(t->refs, NULL);
-}
-
 static void
 alarm_of(struct cs_alarm *al, const struct raised *r, int64_t incident)
 {
@@ -307,36 +319,44 @@ alarm_of(struct cs_alarm *al, const struct raised *r, int64_t incident)
 	    .at_ms = r->started_ms};
 }
 
-/* Find or lock every incident the batch's alarms belong to. */
 static int
-intake_slots(struct alarmd *a, PGconn *conn, struct intake *t)
+slot_keys(struct alarmd *a, struct intake *t)
 {
 	size_t n = a->nraised, nk = 0;
-	const char **u = calloc(n + 1, sizeof(*u));
-	const char **c = calloc(n + 1, sizeof(*c));
-	struct inc *found = NULL;
-	int nf, err = 0, rc = -1;
-	char key[260];
+	int err = 0;
 
-	if (u == NULL || c == NULL)
-		goto out;
+	if ((t->ku = calloc(n + 1, sizeof(*t->ku))) == NULL ||
+	    (t->kc = calloc(n + 1, sizeof(*t->kc))) == NULL)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		const struct raised *r = &a->raised[i];
 		void *v = strmap_get(t->keys, r->key);
 
 		if (v == NULL) {
-			u[nk] = r->uscc;
-			c[nk] = r->cause;
+			t->ku[nk] = r->uscc;
+			t->kc[nk] = r->cause;
 			strmap_put(
 			    t->keys, r->key, (void *)(uintptr_t)(nk + 1), &err);
 			v = (void *)(uintptr_t)(++nk);
 		}
 		t->slot_of[i] = (size_t)(uintptr_t)v - 1;
 	}
-	if (err || (t->slots = calloc(nk + 1, sizeof(*t->slots))) == NULL ||
-	    (nf = cs_open_incidents(conn, u, c, nk, &found)) < 0)
-		goto out;
+	if (err || (t->slots = calloc(nk + 1, sizeof(*t->slots))) == NULL)
+		return -1;
 	t->nslots = nk;
+	return 0;
+}
+
+/* Put each open incident q found into the slot of its key. */
+static int
+slot_fill(struct intake *t, struct cs_read *q)
+{
+	struct inc *found = NULL;
+	char key[260];
+	int nf;
+
+	if ((nf = cs_open_incidents_take(q, &found)) < 0)
+		return -1;
 	for (int i = 0; i < nf; i++) {
 		void *v;
 
@@ -346,20 +366,17 @@ intake_slots(struct alarmd *a, PGconn *conn, struct intake *t)
 			continue;
 		t->slots[(uintptr_t)v - 1].inc = found[i];
 	}
-	rc = 0;
-out:
 	free(found);
-	free(u);
-	free(c);
-	return rc;
+	return 0;
 }
-
 static int
 raised_flush(struct alarmd *a, PGconn *conn)
 {
-	size_t n = a->nraised, nnew = 0, k, nrcv, counts[3];
+	size_t n = a->nraised, nnew = 0, k, nrcv, counts[3], nq = 0;
 	int64_t now = alarmd_now_ms();
 	struct intake t = {0};
+	struct cs_read q[3];
+	int qf, qo, qi;
 	int64_t *ids = NULL, *nids = NULL, *dids = NULL, *into[3];
 	struct notice_ids pre;
 	int rc = -1, err = 0, wrc;
@@ -378,10 +395,41 @@ raised_flush(struct alarmd *a, PGconn *conn)
 	    t.fresh == NULL || t.old_of == NULL || t.fresh_of == NULL ||
 	    t.keys == NULL || t.refs == NULL)
 		goto out;
-	if (a->policy.flap_count > 0 && intake_flapping(a, conn, t.flap) < 0)
+	/* One round trip for what the batch must know first: the points'
+	 * recent raises (flapping), its open incidents (locked), and every
+	 * id it may need (one incident, one notice and its deliveries per
+	 * key at most; an id not used is a gap in the sequence, no more). */
+	nrcv = deliver_receiver_count(a->dl);
+	if (slot_keys(a, &t) < 0 || flap_points(a, &t) < 0)
 		goto out;
-	if (intake_slots(a, conn, &t) < 0)
+	counts[0] = counts[1] = t.nslots;
+	counts[2] = t.nslots * nrcv;
+	if ((ids = calloc(counts[0] + 1, sizeof(*ids))) == NULL ||
+	    (nids = calloc(counts[1] + 1, sizeof(*nids))) == NULL ||
+	    (dids = calloc(counts[2] + 1, sizeof(*dids))) == NULL)
 		goto out;
+	into[0] = ids;
+	into[1] = nids;
+	into[2] = dids;
+	qf = -1;
+	if (a->policy.flap_count > 0 && t.npts > 0) {
+		if (cs_point_raises_q(
+		        &q[nq], t.pts, t.npts, a->policy.flap_window_ms) < 0)
+			goto out_q;
+		qf = (int)nq++;
+	}
+	qo = (int)nq;
+	if (cs_open_incidents_q(&q[nq++], t.ku, t.kc, t.nslots) < 0)
+		goto out_q;
+	qi = (int)nq;
+	if (cs_new_ids3_q(&q[nq++], counts) < 0 ||
+	    cs_read_pipe(conn, q, nq) < 0 ||
+	    (qf >= 0 && flap_apply(a, &t, &q[qf]) < 0) ||
+	    slot_fill(&t, &q[qo]) < 0 ||
+	    cs_new_ids3_take(&q[qi], counts, into) < 0)
+		goto out_q;
+	cs_read_free(q, nq);
+	nq = 0;
 	/* The alarms of incidents already open are added in the store first
 	 * (a replayed one is known and joins nothing); those of incidents
 	 * this batch opens are counted here and written with them. */
@@ -467,20 +515,6 @@ raised_flush(struct alarmd *a, PGconn *conn)
 		}
 		core_plan(a, &s->inc);
 	}
-	/* Every id the batch may need, in one statement. */
-	nrcv = deliver_receiver_count(a->dl);
-	counts[0] = nnew;
-	counts[1] = t.nns;
-	counts[2] = t.nns * nrcv;
-	if ((ids = calloc(counts[0] + 1, sizeof(*ids))) == NULL ||
-	    (nids = calloc(counts[1] + 1, sizeof(*nids))) == NULL ||
-	    (dids = calloc(counts[2] + 1, sizeof(*dids))) == NULL)
-		goto out;
-	into[0] = ids;
-	into[1] = nids;
-	into[2] = dids;
-	if (cs_new_ids3(conn, counts, into) < 0)
-		goto out;
 	pre = (struct notice_ids){
 	    .n = nids, .d = dids, .nn = counts[1], .nd = counts[2]};
 	for (size_t i = 0, m = 0; i < t.nslots; i++)
@@ -517,6 +551,8 @@ raised_flush(struct alarmd *a, PGconn *conn)
 		core_changed(a, s->inc.id);
 	}
 	rc = 0;
+out_q:
+	cs_read_free(q, nq);
 out:
 	free(ids);
 	free(nids);

@@ -112,61 +112,65 @@ prepared_name(PGconn *c, const char *sql, int n, char *name, size_t size)
  * first, so the order of statements is the order of the calls.
  */
 #define DEFER_MAX 8
-#define DEFER_PARAMS 32
 
 static struct {
 	int on;
 	size_t n;
-	struct {
-		const char *what, *sql;
-		int np;
-		char *params[DEFER_PARAMS];
-	} q[DEFER_MAX];
+	struct cs_read q[DEFER_MAX];
 } defer;
 
-static void
-defer_free(void)
+void
+cs_read_free(struct cs_read *q, size_t n)
 {
-	for (size_t i = 0; i < defer.n; i++)
-		for (int k = 0; k < defer.q[i].np; k++)
-			free(defer.q[i].params[k]);
-	defer.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < q[i].np; k++) {
+			free(q[i].params[k]);
+			q[i].params[k] = NULL;
+		}
+		q[i].np = 0;
+		PQclear(q[i].res);
+		q[i].res = NULL;
+	}
 }
 
 void
 cs_defer_begin(void)
 {
-	defer_free();
+	cs_read_free(defer.q, defer.n);
+	defer.n = 0;
 	defer.on = 1;
 }
 
-/* Send the queue in one pipeline; 0, or -1 (each failure logged). */
+/*
+ * Send q[0..n) in one pipeline and read every answer: 0, or -1 when one
+ * failed (logged; the rest of the pipeline is then only aborted).  With
+ * keep, each q[i].res holds its result (NULL for a failed one).
+ */
 static int
-defer_flush(PGconn *c)
+pipe_run(PGconn *c, struct cs_read *q, size_t n, int keep)
 {
-	char names[DEFER_MAX][24], q[300];
+	char names[DEFER_MAX][24], e[300];
 	const char *stmt[DEFER_MAX];
 	size_t sent = 0;
 	PGresult *r;
 	int rc = 0;
 
-	if (defer.n == 0)
+	if (n == 0)
 		return 0;
-	/* Prepared (when new) before the pipeline: PQprepare waits. */
-	for (size_t i = 0; i < defer.n; i++)
-		stmt[i] = prepared_name(c, defer.q[i].sql, defer.q[i].np,
-		    names[i], sizeof(names[i]));
-	if (PQenterPipelineMode(c) != 1) {
-		defer_free();
+	if (n > DEFER_MAX)
 		return -1;
-	}
-	for (size_t i = 0; i < defer.n; i++) {
-		const char *const *v = (const char *const *)defer.q[i].params;
+	/* Prepared (when new) before the pipeline: PQprepare waits. */
+	for (size_t i = 0; i < n; i++)
+		stmt[i] = prepared_name(
+		    c, q[i].sql, q[i].np, names[i], sizeof(names[i]));
+	if (PQenterPipelineMode(c) != 1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *const *v = (const char *const *)q[i].params;
 		int ok = stmt[i] != NULL
-		    ? PQsendQueryPrepared(c, stmt[i], defer.q[i].np, v, NULL,
-		          NULL, 0)
-		    : PQsendQueryParams(c, defer.q[i].sql, defer.q[i].np, NULL,
-		          v, NULL, NULL, 0);
+		    ? PQsendQueryPrepared(c, stmt[i], q[i].np, v, NULL, NULL, 0)
+		    : PQsendQueryParams(
+		          c, q[i].sql, q[i].np, NULL, v, NULL, NULL, 0);
 
 		if (!ok) {
 			rc = -1;
@@ -188,12 +192,16 @@ defer_flush(PGconn *c)
 			/* After the first error the rest are only aborted. */
 			if (st != PGRES_PIPELINE_ABORTED)
 				log_warn("alarmd.store", "what=%s error=%s",
-				    defer.q[i].what,
-				    log_quote(q, sizeof(q),
-				        PQresultErrorMessage(r)));
+				    q[i].what,
+				    log_quote(
+				        e, sizeof(e), PQresultErrorMessage(r)));
 			rc = -1;
+			PQclear(r);
+		} else if (keep) {
+			q[i].res = r;
+		} else {
+			PQclear(r);
 		}
-		PQclear(r);
 		while ((r = PQgetResult(c)) != NULL)
 			PQclear(r);
 	}
@@ -202,14 +210,33 @@ defer_flush(PGconn *c)
 	for (int tries = 0; PQexitPipelineMode(c) != 1; tries++) {
 		if (tries == 100 || PQstatus(c) != CONNECTION_OK) {
 			log_warn("alarmd.store", "what=pipeline error=%s",
-			    log_quote(q, sizeof(q), PQerrorMessage(c)));
+			    log_quote(e, sizeof(e), PQerrorMessage(c)));
 			rc = -1;
 			break;
 		}
 		PQclear(PQgetResult(c));
 	}
-	defer_free();
 	return rc;
+}
+
+/* Send the queue in one pipeline; 0, or -1 (each failure logged). */
+static int
+defer_flush(PGconn *c)
+{
+	int rc = pipe_run(c, defer.q, defer.n, 0);
+
+	cs_read_free(defer.q, defer.n);
+	defer.n = 0;
+	return rc;
+}
+
+int
+cs_read_pipe(PGconn *c, struct cs_read *q, size_t n)
+{
+	/* Queued writes go first (their order is the calls' order). */
+	if (defer.n > 0 && defer_flush(c) < 0)
+		return -1;
+	return pipe_run(c, q, n, 1);
 }
 
 PGresult *
@@ -248,21 +275,20 @@ PGresult *
 cs_run_arrays(PGconn *c, const char *what, const char *sql,
     struct store_array *a, int n)
 {
-	const char *p[DEFER_PARAMS];
+	const char *p[CS_READ_PARAMS];
 	PGresult *r = NULL;
-	int ok = n <= DEFER_PARAMS;
+	int ok = n <= CS_READ_PARAMS;
 
 	if (ok && defer.on && (defer.n < DEFER_MAX || defer_flush(c) == 0)) {
-		size_t i = defer.n;
+		struct cs_read *q = &defer.q[defer.n++];
 
-		defer.q[i].what = what;
-		defer.q[i].sql = sql;
-		defer.q[i].np = n;
+		q->what = what;
+		q->sql = sql;
+		q->np = n;
+		q->res = NULL;
 		for (int k = 0; k < n; k++)
-			if ((defer.q[i].params[k] = store_array_take(&a[k])) ==
-			    NULL)
+			if ((q->params[k] = store_array_take(&a[k])) == NULL)
 				ok = 0;
-		defer.n++;
 		for (int k = 0; k < n; k++)
 			store_array_free(&a[k]);
 		return ok ? PQmakeEmptyPGresult(c, PGRES_COMMAND_OK) : NULL;
@@ -363,13 +389,10 @@ incs_from(PGresult *r, struct inc **out)
 	return n;
 }
 
-int
-cs_open_incidents(PGconn *c, const char *const *uscc,
-    const char *const *cause, size_t n, struct inc **out)
+static const char *
+open_incidents_sql(void)
 {
 	static char sql[1600];
-	char *p[2];
-	PGresult *r;
 
 	/* bpchar keys, so the comparison is the one of the partial unique
 	 * index on (coalesce(uscc, ''), cause); each key looked up on its
@@ -381,17 +404,55 @@ cs_open_incidents(PGconn *c, const char *const *uscc,
 		    "WHERE coalesce(uscc, '') = k.u AND cause = k.c "
 		    "AND status <> 'resolved' LIMIT 1 FOR UPDATE) x",
 		    INC_COLS);
+	return sql;
+}
+
+int
+cs_open_incidents_q(struct cs_read *q, const char *const *uscc,
+    const char *const *cause, size_t n)
+{
+	memset(q, 0, sizeof(*q));
+	q->what = "open incidents";
+	q->sql = open_incidents_sql();
+	q->np = 2;
+	q->params[0] = store_text_array(uscc, n);
+	q->params[1] = store_text_array(cause, n);
+	return q->params[0] != NULL && q->params[1] != NULL ? 0 : -1;
+}
+
+int
+cs_open_incidents_take(struct cs_read *q, struct inc **out)
+{
+	PGresult *r = q->res;
+
+	q->res = NULL;
+	*out = NULL;
+	return r != NULL ? incs_from(r, out) : -1;
+}
+
+/* Run one prepared read on its own; 0 or -1 (its result in q->res). */
+static int
+read_one(PGconn *c, struct cs_read *q)
+{
+	q->res = cs_run(c, q->what, q->sql, q->np,
+	    (const char *const *)q->params);
+	return q->res != NULL ? 0 : -1;
+}
+
+int
+cs_open_incidents(PGconn *c, const char *const *uscc,
+    const char *const *cause, size_t n, struct inc **out)
+{
+	struct cs_read q;
+	int rc = -1;
+
 	*out = NULL;
 	if (n == 0)
 		return 0;
-	p[0] = store_text_array(uscc, n);
-	p[1] = store_text_array(cause, n);
-	r = p[0] != NULL && p[1] != NULL
-	    ? cs_run(c, "open incidents", sql, 2, (const char *const *)p)
-	    : NULL;
-	free(p[0]);
-	free(p[1]);
-	return r != NULL ? incs_from(r, out) : -1;
+	if (cs_open_incidents_q(&q, uscc, cause, n) == 0 && read_one(c, &q) == 0)
+		rc = cs_open_incidents_take(&q, out);
+	cs_read_free(&q, 1);
+	return rc;
 }
 
 int
@@ -419,7 +480,7 @@ cs_lock_incidents(PGconn *c, const int64_t *ids, size_t n, struct inc **out)
 }
 
 int
-cs_new_ids3(PGconn *c, const size_t counts[3], int64_t *const ids[3])
+cs_new_ids3_q(struct cs_read *q, const size_t counts[3])
 {
 	static const char sql[] =
 	    "SELECT 0, nextval(pg_get_serial_sequence('incidents', 'id')) "
@@ -428,29 +489,53 @@ cs_new_ids3(PGconn *c, const size_t counts[3], int64_t *const ids[3])
 	    "FROM generate_series(1, $2::int) UNION ALL "
 	    "SELECT 2, nextval(pg_get_serial_sequence('deliveries', 'id')) "
 	    "FROM generate_series(1, $3::int)";
-	char cnt[3][24];
-	const char *p[3] = {cnt[0], cnt[1], cnt[2]};
-	size_t got[3] = {0, 0, 0};
-	PGresult *r;
+	char cnt[24];
 
-	if (counts[0] + counts[1] + counts[2] == 0)
-		return 0;
-	for (int k = 0; k < 3; k++)
-		snprintf(cnt[k], sizeof(cnt[k]), "%zu", counts[k]);
-	if ((r = cs_run(c, "new ids", sql, 3, p)) == NULL)
+	memset(q, 0, sizeof(*q));
+	q->what = "new ids";
+	q->sql = sql;
+	q->np = 3;
+	for (int k = 0; k < 3; k++) {
+		snprintf(cnt, sizeof(cnt), "%zu", counts[k]);
+		if ((q->params[k] = strdup(cnt)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+int
+cs_new_ids3_take(const struct cs_read *q, const size_t counts[3],
+    int64_t *const ids[3])
+{
+	size_t got[3] = {0, 0, 0};
+
+	if (q->res == NULL)
 		return -1;
-	for (int i = 0; i < PQntuples(r); i++) {
-		int64_t k = cs_i64(r, i, 0);
+	for (int i = 0; i < PQntuples(q->res); i++) {
+		int64_t k = cs_i64(q->res, i, 0);
 
 		if (k < 0 || k > 2 || got[k] >= counts[k])
 			continue;
-		ids[k][got[k]++] = cs_i64(r, i, 1);
+		ids[k][got[k]++] = cs_i64(q->res, i, 1);
 	}
-	PQclear(r);
 	return got[0] == counts[0] && got[1] == counts[1] &&
 		       got[2] == counts[2]
 	    ? 0
 	    : -1;
+}
+
+int
+cs_new_ids3(PGconn *c, const size_t counts[3], int64_t *const ids[3])
+{
+	struct cs_read q;
+	int rc = -1;
+
+	if (counts[0] + counts[1] + counts[2] == 0)
+		return 0;
+	if (cs_new_ids3_q(&q, counts) == 0 && read_one(c, &q) == 0)
+		rc = cs_new_ids3_take(&q, counts, ids);
+	cs_read_free(&q, 1);
+	return rc;
 }
 
 int
@@ -716,38 +801,39 @@ cs_add_alarm(PGconn *c, int64_t incident, const char *ref, const char *point,
 }
 
 int
-cs_point_raises(PGconn *c, const char *const *points, size_t n,
-    int64_t window_ms, int *counts)
+cs_point_raises_q(struct cs_read *q, const char *const *points, size_t n,
+    int64_t window_ms)
 {
 	static const char sql[] =
 	    "SELECT p.ord, (SELECT count(*) FROM incident_alarms a "
 	    "WHERE a.point = p.point AND a.at > now() - $2::bigint * "
 	    "interval '1 millisecond') FROM unnest($1::text[]) WITH ORDINALITY "
 	    "AS p(point, ord)";
-	char w[24], *arr;
-	const char *p[2];
-	PGresult *r;
+	char w[24];
 
-	if (n == 0)
-		return 0;
-	if ((arr = store_text_array(points, n)) == NULL)
-		return -1;
+	memset(q, 0, sizeof(*q));
+	q->what = "point raises";
+	q->sql = sql;
+	q->np = 2;
 	snprintf(w, sizeof(w), "%" PRId64, window_ms);
-	p[0] = arr;
-	p[1] = w;
-	r = cs_run(c, "point raises", sql, 2, p);
-	free(arr);
-	if (r == NULL)
-		return -1;
+	q->params[0] = store_text_array(points, n);
+	q->params[1] = strdup(w);
+	return q->params[0] != NULL && q->params[1] != NULL ? 0 : -1;
+}
+
+int
+cs_point_raises_take(const struct cs_read *q, size_t n, int *counts)
+{
 	for (size_t i = 0; i < n; i++)
 		counts[i] = 0;
-	for (int i = 0; i < PQntuples(r); i++) {
-		int64_t ord = cs_i64(r, i, 0);
+	if (q->res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(q->res); i++) {
+		int64_t ord = cs_i64(q->res, i, 0);
 
 		if (ord >= 1 && (size_t)ord <= n)
-			counts[ord - 1] = (int)cs_i64(r, i, 1);
+			counts[ord - 1] = (int)cs_i64(q->res, i, 1);
 	}
-	PQclear(r);
 	return 0;
 }
 

@@ -51,6 +51,22 @@ void cs_prepared_free(void);
  * and log its failure; the result, or NULL. */
 PGresult *cs_run(PGconn *c, const char *what, const char *sql, int n,
     const char *const *params);
+/* A statement to run with others in one pipeline (cs_read_pipe): its
+ * parameters owned (freed by cs_read_free), its result once run. */
+#define CS_READ_PARAMS 32
+struct cs_read {
+	const char *what, *sql;
+	int np;
+	char *params[CS_READ_PARAMS];
+	PGresult *res;
+};
+/* Run q[0..n) (n <= 8) in one pipeline, one round trip; each q[i].res is
+ * its result, NULL for a failed one (logged).  0, or -1 when one failed
+ * (the transaction is then aborted). */
+int cs_read_pipe(PGconn *c, struct cs_read *q, size_t n);
+/* Free the parameters and results of q[0..n). */
+void cs_read_free(struct cs_read *q, size_t n);
+
 /* Close the arrays a[0..n) (n <= 32), run sql with them as its
  * parameters, and free them; the result, or NULL.  Between
  * cs_defer_begin() and cs_defer_end() the statement is queued instead
@@ -71,6 +87,11 @@ void cs_cpy(char *dst, size_t size, const PGresult *r, int row, int col);
  * (*out, the caller frees); count or -1. */
 int cs_open_incidents(PGconn *c, const char *const *uscc,
     const char *const *cause, size_t n, struct inc **out);
+/* The same as a statement of a pipeline: its parameters into q (0 or -1),
+ * then, once run, its rows (as cs_open_incidents; the result is taken). */
+int cs_open_incidents_q(struct cs_read *q, const char *const *uscc,
+    const char *const *cause, size_t n);
+int cs_open_incidents_take(struct cs_read *q, struct inc **out);
 /* The incidents ids[0..n), locked FOR UPDATE; as cs_open_incidents. */
 int cs_lock_incidents(PGconn *c, const int64_t *ids, size_t n,
     struct inc **out);
@@ -79,6 +100,10 @@ int cs_new_ids(PGconn *c, const char *table, int64_t *ids, size_t n);
 /* Fresh ids of the three at once: counts[k] into ids[k] (k: incidents,
  * notifications, deliveries), in one statement. */
 int cs_new_ids3(PGconn *c, const size_t counts[3], int64_t *const ids[3]);
+/* The same as a statement of a pipeline, then its ids (0 or -1). */
+int cs_new_ids3_q(struct cs_read *q, const size_t counts[3]);
+int cs_new_ids3_take(const struct cs_read *q, const size_t counts[3],
+    int64_t *const ids[3]);
 /* Write incs[0..n) whole: a new id (cs_new_ids) is inserted, a known one
  * has every mutable column written back.  One statement. */
 int cs_write_incidents(PGconn *c, struct inc *const *incs, size_t n);
@@ -119,9 +144,11 @@ struct cleared {
 };
 int cs_clear_alarms(PGconn *c, const struct cleared *cl, size_t n,
     int64_t **hits);
-/* Alarms of each point started in (now - window, now], into counts[i]. */
-int cs_point_raises(PGconn *c, const char *const *points, size_t n,
-    int64_t window_ms, int *counts);
+/* Alarms of each point points[i] started in (now - window, now]: the
+ * statement of a pipeline, then counts[i] (0 or -1). */
+int cs_point_raises_q(struct cs_read *q, const char *const *points, size_t n,
+    int64_t window_ms);
+int cs_point_raises_take(const struct cs_read *q, size_t n, int *counts);
 
 /* Put the incident's due step off by delay_ms (it failed). */
 int cs_defer_step(PGconn *c, int64_t id, int64_t delay_ms);
