@@ -93,6 +93,20 @@ warning_texts(struct inc *inc, const Anquan__SourceWarning *w)
 		snprintf(inc->summary, sizeof(inc->summary), "预警已解除");
 }
 
+/* What inc held is over (nothing of it open any more): written back
+ * with its next step (auto-resolve, say).  0 or -1. */
+static int
+inc_over(struct alarmd *a, PGconn *conn, struct inc *inc, int64_t now_ms)
+{
+	inc->open_alarms = 0;
+	inc->cleared_ms = now_ms;
+	core_plan(a, inc);
+	if (cs_update_incident(conn, inc) < 0)
+		return -1;
+	core_changed(a, inc->id);
+	return 0;
+}
+
 static enum bus_verdict
 on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 {
@@ -116,13 +130,7 @@ on_warning(PGconn *conn, const struct bus_msg *msg, void *arg)
 		/* Below what makes an incident: an open one is over. */
 		if (!found || inc.open_alarms == 0)
 			return BUS_OK;
-		inc.open_alarms = 0;
-		inc.cleared_ms = now;
-		core_plan(a, &inc);
-		if (cs_update_incident(conn, &inc) < 0)
-			return BUS_RETRY;
-		core_changed(a, inc.id);
-		return BUS_OK;
+		return inc_over(a, conn, &inc, now) < 0 ? BUS_RETRY : BUS_OK;
 	}
 	snprintf(ref, sizeof(ref), "warning:%s:%" PRId64, w->source, w->at_ms);
 	if (!found) {
@@ -540,12 +548,8 @@ core_check_gaps(struct alarmd *a, int64_t now_ms)
 
 		if (cs_lock_incident(conn, covered[i], &inc) <= 0)
 			continue;
-		inc.open_alarms = 0;
-		inc.cleared_ms = now_ms;
-		core_plan(a, &inc);
-		if (cs_update_incident(conn, &inc) < 0)
+		if (inc_over(a, conn, &inc, now_ms) < 0)
 			goto fail;
-		core_changed(a, inc.id);
 	}
 	if (core_journal(a, conn) < 0 || txn(conn, "COMMIT") < 0)
 		goto fail;

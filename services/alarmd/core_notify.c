@@ -228,11 +228,28 @@ time_text(char *buf, size_t size, int64_t ms)
 	timeutil_format_rfc3339(ms, buf, size);
 }
 
-/* The webhook body of DESIGN.md 4.2. */
+/* The recipients as the webhook and the notification row list them. */
+static void
+recipients_json(const struct route_result *rr, struct json_out *w)
+{
+	json_out_arr_open(w);
+	for (size_t i = 0; i < rr->n; i++) {
+		json_out_obj_open(w);
+		json_out_kv_str(w, "officer", rr->r[i].person.id);
+		json_out_kv_str(w, "name", rr->r[i].person.name);
+		json_out_kv_str(w, "phone", rr->r[i].person.phone);
+		json_out_kv_str(w, "role", route_role_name(rr->r[i].role));
+		json_out_kv_str(w, "unit", rr->r[i].unit);
+		json_out_obj_close(w);
+	}
+	json_out_arr_close(w);
+}
+
+/* The webhook body of DESIGN.md 4.2, with the alarms and recipients
+ * arrays already written (the recipients are also kept on their own). */
 static void
 payload_of(struct alarmd *a, const struct inc *inc, const char *status,
-    const struct route_result *rr, const char *alarms_json,
-    struct json_out *w)
+    const char *recipients, const char *alarms_json, struct json_out *w)
 {
 	char id[24], t[40], url[320];
 
@@ -261,17 +278,7 @@ payload_of(struct alarmd *a, const struct inc *inc, const char *status,
 	json_out_key(w, "alarms");
 	json_out_raw(w, alarms_json, strlen(alarms_json));
 	json_out_key(w, "recipients");
-	json_out_arr_open(w);
-	for (size_t i = 0; i < rr->n; i++) {
-		json_out_obj_open(w);
-		json_out_kv_str(w, "officer", rr->r[i].person.id);
-		json_out_kv_str(w, "name", rr->r[i].person.name);
-		json_out_kv_str(w, "phone", rr->r[i].person.phone);
-		json_out_kv_str(w, "role", route_role_name(rr->r[i].role));
-		json_out_kv_str(w, "unit", rr->r[i].unit);
-		json_out_obj_close(w);
-	}
-	json_out_arr_close(w);
+	json_out_raw(w, recipients, strlen(recipients));
 	time_text(t, sizeof(t), inc->opened_ms);
 	json_out_kv_str(w, "started_at", t);
 	json_out_kv_int(w, "tier", inc->tier);
@@ -280,22 +287,6 @@ payload_of(struct alarmd *a, const struct inc *inc, const char *status,
 	    inc->id);
 	json_out_kv_str(w, "ack_url", url);
 	json_out_obj_close(w);
-}
-
-static void
-recipients_json(const struct route_result *rr, struct json_out *w)
-{
-	json_out_arr_open(w);
-	for (size_t i = 0; i < rr->n; i++) {
-		json_out_obj_open(w);
-		json_out_kv_str(w, "officer", rr->r[i].person.id);
-		json_out_kv_str(w, "name", rr->r[i].person.name);
-		json_out_kv_str(w, "phone", rr->r[i].person.phone);
-		json_out_kv_str(w, "role", route_role_name(rr->r[i].role));
-		json_out_kv_str(w, "unit", rr->r[i].unit);
-		json_out_obj_close(w);
-	}
-	json_out_arr_close(w);
 }
 
 /* --- the alarms a notice lists ----------------------------------------- */
@@ -442,10 +433,11 @@ notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 	int64_t *ids = NULL;
 	size_t nu = 0, nids = 0;
 	int nrows = 0;
-	struct json_out pay, rec;
+	struct json_out pay, rec, al;
 
 	json_out_init(&pay);
 	json_out_init(&rec);
+	json_out_init(&al);
 	if (n == 0) {
 		rc = 0;
 		goto out;
@@ -501,13 +493,14 @@ notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 		no->held = hold_of(a, conn, inc, &open, now_ms);
 		json_out_reset(&pay);
 		json_out_reset(&rec);
-		if (alarms_json(no, rows, (size_t)nrows, &rec) < 0 ||
-		    json_out_failed(&rec))
-			goto out;
-		payload_of(a, inc, no->status, &rr, json_out_data(&rec), &pay);
-		json_out_reset(&rec);
+		json_out_reset(&al);
 		recipients_json(&rr, &rec);
-		if (json_out_failed(&pay) || json_out_failed(&rec))
+		if (alarms_json(no, rows, (size_t)nrows, &al) < 0 ||
+		    json_out_failed(&al) || json_out_failed(&rec))
+			goto out;
+		payload_of(a, inc, no->status, json_out_data(&rec),
+		    json_out_data(&al), &pay);
+		if (json_out_failed(&pay))
 			goto out;
 		no->paylen = json_out_len(&pay);
 		no->payload = strdup(json_out_data(&pay));
@@ -520,6 +513,7 @@ notify_prepare(struct alarmd *a, PGconn *conn, struct notice *ns, size_t n,
 out:
 	json_out_free(&pay);
 	json_out_free(&rec);
+	json_out_free(&al);
 	strmap_free(seen, NULL);
 	free(usccs);
 	free(resp);
